@@ -1,0 +1,5 @@
+#![doc = include_str!("../README.md")]
+
+pub mod keccak;
+pub mod pow;
+pub mod sponge;
