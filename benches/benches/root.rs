@@ -1,1 +1,14 @@
-fn main(){}
+//! Criterion benchmarks of ixi-accel, one binary for all groups.
+//!
+//! Run with `cargo bench -p ixi-benches --locked`; each group measures its baseline in the
+//! same run, so read ratios, not absolute times (this machine's timings are noisy).
+
+#![allow(missing_docs)] // criterion's macros generate undocumented functions
+
+use criterion::{criterion_group, criterion_main};
+
+mod keccak;
+mod pow_search;
+
+criterion_group!(benches, keccak::permutation, pow_search::search_batch);
+criterion_main!(benches);

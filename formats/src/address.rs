@@ -75,13 +75,19 @@ impl Address {
     /// [`AddressError::UnsupportedVersion`] for a version byte above 2.
     pub fn from_public_key(key: &[u8]) -> Result<Self, AddressError> {
         let &first = key.first().ok_or(AddressError::EmptyKey)?;
-        let version = if key.len() == LEGACY_PUBLIC_LEN { 0 } else { first };
+        let version = if key.len() == LEGACY_PUBLIC_LEN {
+            0
+        } else {
+            first
+        };
         let mut bytes = Vec::with_capacity(expected_len(version)?);
         bytes.push(version);
         match version {
             0 => {
                 let offset = if key.len() == LEGACY_PUBLIC_LEN { 0 } else { 5 };
-                let body = key.get(offset..).ok_or(AddressError::KeyTooShort(key.len()))?;
+                let body = key
+                    .get(offset..)
+                    .ok_or(AddressError::KeyTooShort(key.len()))?;
                 bytes.extend_from_slice(&sha512qu(body)[..V0_LEN - 1]);
             }
             1 => bytes.extend_from_slice(&sha512sq(&key[1..])[..V1_LEN - 1]),
@@ -195,6 +201,9 @@ mod tests {
             Address::from_public_key(&[0, 1]),
             Err(AddressError::KeyTooShort(2))
         );
-        assert_eq!(Address::from_bytes(&[1; 10]), Err(AddressError::BadLength(10)));
+        assert_eq!(
+            Address::from_bytes(&[1; 10]),
+            Err(AddressError::BadLength(10))
+        );
     }
 }

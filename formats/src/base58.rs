@@ -38,7 +38,12 @@ pub fn encode(bytes: &[u8]) -> String {
     }
     let mut out = String::with_capacity(zeros + digits.len());
     out.extend(std::iter::repeat_n('1', zeros));
-    out.extend(digits.iter().rev().map(|&d| char::from(ALPHABET[usize::from(d)])));
+    out.extend(
+        digits
+            .iter()
+            .rev()
+            .map(|&d| char::from(ALPHABET[usize::from(d)])),
+    );
     out
 }
 
@@ -58,7 +63,10 @@ pub fn decode(text: &str) -> Result<Vec<u8>, Base58Error> {
                 character,
                 position,
             })?;
-        // position() < 58: fits a u32.
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "an alphabet index is below 58"
+        )]
         let mut carry = value as u32;
         for b in &mut bytes {
             carry += u32::from(*b) * 58;

@@ -123,7 +123,12 @@ pub fn hash_to_bits(hash: &[u8]) -> u64 {
     let mut bits = [0u8; 8];
     bits[..7].copy_from_slice(&hash[first_pos..first_pos + 7]);
     // The reference stores `(byte)firstPos`: positions past 255 wrap, as there.
-    bits[7] = first_pos as u8;
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "the reference's (byte) cast"
+    )]
+    let exponent = first_pos as u8;
+    bits[7] = exponent;
     u64::from_le_bytes(bits)
 }
 

@@ -167,7 +167,9 @@ mod tests {
 
     #[test]
     fn bad_text_is_an_error_naming_it() {
-        for text in ["", "  ", "-", ".", "1.2.3", "--1", "1e5", "+1", "abc", "1 2"] {
+        for text in [
+            "", "  ", "-", ".", "1.2.3", "--1", "1e5", "+1", "abc", "1 2",
+        ] {
             let err = text.parse::<IxiNumber>().unwrap_err();
             assert!(!err.to_string().is_empty(), "{text}");
         }

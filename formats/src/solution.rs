@@ -158,8 +158,12 @@ impl SignerPowSolution {
         }
         let take = |pos: &mut usize, len: u64, field| {
             let len = usize::try_from(len).map_err(|_| SolutionError::Truncated(field))?;
-            let end = pos.checked_add(len).ok_or(SolutionError::Truncated(field))?;
-            let slice = bytes.get(*pos..end).ok_or(SolutionError::Truncated(field))?;
+            let end = pos
+                .checked_add(len)
+                .ok_or(SolutionError::Truncated(field))?;
+            let slice = bytes
+                .get(*pos..end)
+                .ok_or(SolutionError::Truncated(field))?;
             *pos = end;
             Ok::<Vec<u8>, SolutionError>(slice.to_vec())
         };

@@ -69,8 +69,9 @@ pub fn i64_bytes(value: i64) -> Vec<u8> {
 
 fn write_magnitude(value: u64, base_type: u8, out: &mut Vec<u8>) {
     if value < 0xf8 {
-        // Checked just above: the value fits one byte.
-        out.push(value as u8);
+        #[expect(clippy::cast_possible_truncation, reason = "value < 0xf8 fits a byte")]
+        let byte = value as u8;
+        out.push(byte);
     } else {
         write_magnitude_sized(value, base_type, out);
     }
@@ -152,9 +153,7 @@ pub fn read_i64(input: &[u8]) -> Result<(i64, usize), VarIntError> {
     } else {
         i64::try_from(magnitude).ok()
     };
-    value
-        .map(|v| (v, 1 + len))
-        .ok_or(VarIntError::Overflow)
+    value.map(|v| (v, 1 + len)).ok_or(VarIntError::Overflow)
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
-//! Keccak-f[1600], written once and generic over the lane type.
+//! Keccak-f\[1600\], written once and generic over the lane type.
 //!
 //! The round body is fully unrolled with the rho and pi offsets as constants (no table lookups);
 //! the 24 rounds loop over the round constants. A [`Lane`] is one 64-bit lane of `LANES`
 //! independent states side by side.
 
-/// Round constants of Keccak-f[1600] (iota).
+/// Round constants of Keccak-f\[1600\] (iota).
 pub const ROUND_CONSTANTS: [u64; 24] = [
     0x0000_0000_0000_0001,
     0x0000_0000_0000_8082,
@@ -163,7 +163,7 @@ fn round<L: Lane>(a: &mut [L; 25], rc: u64) {
     ];
 }
 
-/// Keccak-f[1600] on `LANES` states at once.
+/// Keccak-f\[1600\] on `LANES` states at once.
 #[inline(always)]
 pub fn f1600<L: Lane>(a: &mut [L; 25]) {
     for pair in ROUND_CONSTANTS.chunks_exact(2) {
@@ -172,7 +172,7 @@ pub fn f1600<L: Lane>(a: &mut [L; 25]) {
     }
 }
 
-/// Keccak-f[1600] that returns only lane 7 of the result: 23 full rounds, then the last round's
+/// Keccak-f\[1600\] that returns only lane 7 of the result: 23 full rounds, then the last round's
 /// theta for every column but rho, pi and chi only for the lanes lane 7 needs.
 ///
 /// Lane 7 holds output bytes 56..64, the most significant word of a 64-byte hash read as a
@@ -203,7 +203,7 @@ pub fn f1600_lane7<L: Lane>(a: &mut [L; 25]) -> L {
 mod tests {
     use super::*;
 
-    /// Keccak-f[1600] of the zero state, first lanes (XKCP KeccakF-1600 intermediate values).
+    /// Keccak-f\[1600\] of the zero state, first lanes (XKCP KeccakF-1600 intermediate values).
     #[test]
     fn zero_state_known_answer() {
         let mut s = [0u64; 25];

@@ -253,6 +253,8 @@ impl PreparedJob {
             *lane = u64::from_le_bytes(b);
         }
         let fast_start = in_final - fast_len;
+        #[expect(clippy::cast_possible_truncation, reason = "a bit offset below 64")]
+        let fast_shift = 8 * (fast_start % 8) as u32;
         Self {
             message,
             counter_len: w,
@@ -262,8 +264,7 @@ impl PreparedJob {
             slow_block_start,
             final_lanes,
             fast_lane: (fast_start / 8).min(RATE_LANES - 1),
-            // fast_start % 8 < 8: the shift is below 64.
-            fast_shift: 8 * (fast_start % 8) as u32,
+            fast_shift,
         }
     }
 
@@ -312,7 +313,10 @@ impl PreparedJob {
         // The low `fast_len` counter bytes in message order, as a little-endian integer.
         let ordered = (counter << unused).swap_bytes();
         let wide = u128::from(ordered) << self.fast_shift;
-        #[expect(clippy::cast_possible_truncation, reason = "splits 128 bits into two lanes")]
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "splits 128 bits into two lanes"
+        )]
         (wide as u64, (wide >> 64) as u64)
     }
 

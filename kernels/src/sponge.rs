@@ -1,4 +1,4 @@
-//! Plain SHA3-512 over [`f1600`](crate::keccak::f1600) with the scalar lane: the reference the
+//! Plain SHA3-512 over [`f1600`] with the scalar lane: the reference the
 //! midstate and SIMD paths are tested against, and the path that confirms candidates.
 
 use crate::keccak::f1600;

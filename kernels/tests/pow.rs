@@ -1,5 +1,13 @@
 //! The midstate search against the plain `sha3` crate on random inputs.
 
+// Test code: a failed expectation is a panic by design.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::expect_fun_call,
+    clippy::cast_possible_truncation
+)]
+
 use ixi_formats::difficulty::acceptance_bound;
 use ixi_formats::number::IxiNumber;
 use ixi_kernels::pow::{NonceLayout, PreparedJob, Target, search};
@@ -8,7 +16,10 @@ use proptest::prelude::*;
 use sha3::{Digest, Sha3_512};
 
 fn plain(prefix: &[u8], nonce: &[u8]) -> [u8; 64] {
-    let inner = Sha3_512::new().chain_update(prefix).chain_update(nonce).finalize();
+    let inner = Sha3_512::new()
+        .chain_update(prefix)
+        .chain_update(nonce)
+        .finalize();
     Sha3_512::digest(inner).into()
 }
 

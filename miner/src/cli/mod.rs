@@ -1,0 +1,128 @@
+//! Command-line interface: argument definitions and dispatch.
+
+mod bench;
+mod devices;
+mod hash;
+mod mine;
+mod rate;
+
+use std::num::NonZeroUsize;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use ixi_miner::backend::{self, BackendChoice, BackendKind, CpuFeatures};
+
+/// Signer proof-of-work search for Ixian DLT nodes, on the fastest hardware this machine has.
+#[derive(Debug, Parser)]
+#[command(name = "ixi-miner", version, about, long_about = None)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Hash solutions exactly as the reference node does: JSON lines on stdin, one JSON line out
+    /// per line in.
+    ///
+    /// Each input line: {"blockNum": "decimal", "blockHash": hex, "recipientAddress": hex
+    /// (addressNoChecksum), "signingPubKey": hex, "solution": hex}. Each output line:
+    /// {"hash", "difficulty", "difficultyRaw", "bits"} or {"error": "..."}.
+    Hash,
+    /// Mine a challenge prefix as the node's getSigningChallenge returns it.
+    Mine(MineArgs),
+    /// Measure the search rate against a plain sha3 double-hash loop, after a known-answer check.
+    Bench(BenchArgs),
+    /// List the backends this machine offers and the CPU features detected.
+    Devices(DevicesArgs),
+}
+
+/// Backend and thread options shared by `mine` and `bench`.
+#[derive(Debug, Args)]
+struct EngineArgs {
+    /// Compute backend: auto picks the fastest this machine supports.
+    #[arg(long, env = "IXI_MINER_BACKEND", default_value = "auto", value_parser = parse_backend)]
+    backend: BackendChoice,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<NonZeroUsize>,
+}
+
+impl EngineArgs {
+    fn resolve(&self, features: &CpuFeatures) -> anyhow::Result<(BackendKind, usize)> {
+        let kind = backend::resolve(self.backend, features).context("--backend")?;
+        let threads = self
+            .threads
+            .or_else(|| std::thread::available_parallelism().ok())
+            .map_or(1, NonZeroUsize::get);
+        Ok((kind, threads))
+    }
+}
+
+fn parse_backend(s: &str) -> Result<BackendChoice, String> {
+    s.parse().map_err(|e: backend::BackendError| e.to_string())
+}
+
+#[derive(Debug, Args)]
+struct MineArgs {
+    /// The challenge prefix in hex: varint(blockNum) ‖ blockHash ‖ addressNoChecksum ‖
+    /// sha3_512sq(signingPubKey), as getSigningChallenge returns it (there in base64).
+    #[arg(long)]
+    challenge: String,
+    /// Minimum difficulty as decimal text with up to 8 decimals (consensus floor: 10000000).
+    #[arg(long, allow_hyphen_values = true)]
+    min_difficulty: String,
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Stop after this many solutions (each one better than the last); 0 mines until stopped.
+    #[arg(long, default_value_t = 1)]
+    solutions: u64,
+    /// Stop after this many seconds; 0 means no limit.
+    #[arg(long, default_value_t = 0.0)]
+    seconds: f64,
+    /// Nonce length in bytes, 2..=64.
+    #[arg(long, default_value_t = ixi_miner::job::DEFAULT_NONCE_LEN)]
+    nonce_len: usize,
+    /// This miner's partition of the nonce space, hex, placed at the nonce's start.
+    #[arg(long, default_value = "")]
+    nonce_prefix: String,
+    /// One JSON line per solution on stdout and nothing else.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Seconds to measure the miner, and again the baseline.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Challenge prefix length of the synthetic job (178: v1 address, hashed key, 5-byte block
+    /// number).
+    #[arg(long, default_value_t = 178)]
+    prefix_len: usize,
+    /// Nonce length of the synthetic job.
+    #[arg(long, default_value_t = ixi_miner::job::DEFAULT_NONCE_LEN)]
+    nonce_len: usize,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct DevicesArgs {
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the parsed command.
+pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Hash => hash::run(),
+        Command::Mine(args) => mine::run(&args),
+        Command::Bench(args) => bench::run(&args),
+        Command::Devices(args) => devices::run(&args),
+    }
+}
