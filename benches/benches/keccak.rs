@@ -1,28 +1,31 @@
-//! Keccak-f\[1600\] per lane type, against the `keccak` permutation inside the `sha3` crate
-//! (measured as one SHA3-512 block).
+//! Keccak-f\[1600\] per lane type (scalar, AVX2, AVX-512), against the permutation inside the
+//! `sha3` crate (measured as one SHA3-512 block).
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput};
-use ixi_kernels::keccak::{Lane, f1600};
+use ixi_kernels::cpu::CpuFeatures;
+use ixi_kernels::simd::SearchKernel;
 use sha3::{Digest as _, Sha3_512};
 
-fn bench_lane<L: Lane>(c: &mut Criterion, name: &str) {
-    let mut group = c.benchmark_group("keccak_f1600");
-    // Permutations of independent states per call: LANES.
-    group.throughput(Throughput::Elements(L::LANES as u64));
-    let mut state = [L::splat(0x0123_4567_89ab_cdef); 25];
-    group.bench_function(name, |b| {
-        b.iter(|| {
-            f1600(black_box(&mut state));
-        });
-    });
-    group.finish();
-}
-
 pub(crate) fn permutation(c: &mut Criterion) {
-    bench_lane::<u64>(c, "u64 (scalar)");
     let mut group = c.benchmark_group("keccak_f1600");
+    let features = CpuFeatures::detect();
+    let kernels = [
+        Some(("u64 (scalar)", SearchKernel::Scalar)),
+        features
+            .avx2()
+            .map(|t| ("avx2 (4 lanes)", SearchKernel::Avx2(t))),
+        features
+            .avx512()
+            .map(|t| ("avx512 (8 lanes)", SearchKernel::Avx512(t))),
+    ];
+    for (name, kernel) in kernels.into_iter().flatten() {
+        // Eight states per call for every kernel: throughput is permutations.
+        let mut states = [[0x0123_4567_89ab_cdefu64; 25]; 8];
+        group.throughput(Throughput::Elements(8));
+        group.bench_function(name, |b| b.iter(|| kernel.permute(black_box(&mut states))));
+    }
     group.throughput(Throughput::Elements(1));
     // 71 bytes: one padded block, one permutation plus absorb/squeeze overhead.
     let data = [0x5au8; 71];

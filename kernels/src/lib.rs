@@ -1,5 +1,7 @@
 #![doc = include_str!("../README.md")]
 
+pub mod cpu;
 pub mod keccak;
 pub mod pow;
+pub mod simd;
 pub mod sponge;

@@ -19,19 +19,23 @@
 
 use ixi_formats::solution::MAX_NONCE_LEN;
 
-use crate::keccak::{Lane, f1600, f1600_lane7};
+use crate::keccak::{Lane, f1600_digest, sha3_512_of_digest_lane7};
 use crate::sponge::{self, RATE, RATE_LANES};
 
 /// Most lanes any lane type carries (AVX-512: 8).
 pub const MAX_LANES: usize = 8;
 
-/// Lane 8 of the outer hash's only block: `0x06` after the 64-byte digest, `0x80` at byte 71.
-const OUTER_PAD_LANE: u64 = 0x8000_0000_0000_0006;
-
 /// What a lane type needs beyond the permutation to run the search.
 pub trait SearchLane: Lane {
     /// A value with `values[i]` in state `i` (`values.len() == LANES`).
     fn from_lanes(values: &[u64]) -> Self;
+
+    /// Writes state `i`'s value to `out[i]` (`out.len() == LANES`).
+    fn store(self, out: &mut [u64]);
+
+    /// Lane-wise wrapping addition.
+    #[must_use]
+    fn add(self, other: Self) -> Self;
 
     /// Bit `i` set iff lane `i` is `<= bound` as an unsigned integer.
     fn le_mask(self, bound: u64) -> u64;
@@ -41,6 +45,16 @@ impl SearchLane for u64 {
     #[inline(always)]
     fn from_lanes(values: &[u64]) -> Self {
         values[0]
+    }
+
+    #[inline(always)]
+    fn store(self, out: &mut [u64]) {
+        out[0] = self;
+    }
+
+    #[inline(always)]
+    fn add(self, other: Self) -> Self {
+        self.wrapping_add(other)
     }
 
     #[inline(always)]
@@ -214,6 +228,9 @@ pub struct PreparedJob {
     /// The rate lane holding the first fast counter byte, and the bit offset within it.
     fast_lane: usize,
     fast_shift: u32,
+    /// The rate lane holding the counter's least significant byte, and its bit offset.
+    low_lane: usize,
+    low_shift: u32,
 }
 
 impl PreparedJob {
@@ -255,6 +272,10 @@ impl PreparedJob {
         let fast_start = in_final - fast_len;
         #[expect(clippy::cast_possible_truncation, reason = "a bit offset below 64")]
         let fast_shift = 8 * (fast_start % 8) as u32;
+        // The counter's last byte is the message's last byte (when it is in the last block).
+        let low = in_final.saturating_sub(1);
+        #[expect(clippy::cast_possible_truncation, reason = "a bit offset below 64")]
+        let low_shift = 8 * (low % 8) as u32;
         Self {
             message,
             counter_len: w,
@@ -265,6 +286,8 @@ impl PreparedJob {
             final_lanes,
             fast_lane: (fast_start / 8).min(RATE_LANES - 1),
             fast_shift,
+            low_lane: low / 8,
+            low_shift,
         }
     }
 
@@ -362,21 +385,36 @@ pub fn search<L: SearchLane>(
             let n = (segment_end - c).min(L::LANES as u128);
             #[expect(clippy::cast_possible_truncation, reason = "c < end <= 2^64, n <= 8")]
             let (first, n) = (c as u64, n as usize);
-            let mut lo = [0u64; MAX_LANES];
-            let mut hi = [0u64; MAX_LANES];
-            for i in 0..L::LANES {
-                (lo[i], hi[i]) = job.fast_lanes(first + i.min(n - 1) as u64);
-            }
             let mut state = base;
-            state[job.fast_lane] = state[job.fast_lane].xor(L::from_lanes(&lo[..L::LANES]));
             let next = (job.fast_lane + 1).min(RATE_LANES - 1);
-            state[next] = state[next].xor(L::from_lanes(&hi[..L::LANES]));
-            f1600(&mut state);
-
-            let mut outer = [L::splat(0); 25];
-            outer[..8].copy_from_slice(&state[..8]);
-            outer[8] = L::splat(OUTER_PAD_LANE);
-            let msw = f1600_lane7(&mut outer);
+            if job.fast_len > 0 && (first & 0xff) + (L::LANES as u64 - 1) <= 0xff {
+                // The counters of this vector differ only in their last byte, which does not
+                // wrap: lane i's block contribution is the first counter's plus i at that
+                // byte (the block's counter bytes are zero, so nothing carries out of it).
+                let (lo, hi) = job.fast_lanes(first);
+                let steps: [u64; MAX_LANES] = std::array::from_fn(|i| (i as u64) << job.low_shift);
+                let steps = L::from_lanes(&steps[..L::LANES]);
+                let (lo, hi) = if job.low_lane == job.fast_lane {
+                    (L::splat(lo).add(steps), L::splat(hi))
+                } else {
+                    (L::splat(lo), L::splat(hi).add(steps))
+                };
+                state[job.fast_lane] = state[job.fast_lane].xor(lo);
+                state[next] = state[next].xor(hi);
+            } else {
+                let mut lo = [0u64; MAX_LANES];
+                let mut hi = [0u64; MAX_LANES];
+                for i in 0..L::LANES {
+                    (lo[i], hi[i]) = job.fast_lanes(first + i.min(n - 1) as u64);
+                }
+                state[job.fast_lane] = state[job.fast_lane].xor(L::from_lanes(&lo[..L::LANES]));
+                state[next] = state[next].xor(L::from_lanes(&hi[..L::LANES]));
+            }
+            f1600_digest(&mut state);
+            let digest = [
+                state[0], state[1], state[2], state[3], state[4], state[5], state[6], state[7],
+            ];
+            let msw = sha3_512_of_digest_lane7(&digest);
 
             let mut candidates = msw.le_mask(bound) & (u64::MAX >> (64 - n));
             while candidates != 0 {

@@ -228,7 +228,16 @@ fn mine_rejects_bad_input_with_a_clear_error() {
 
 #[test]
 fn bench_json_reports_rate_and_in_run_baseline() {
-    let out = run(&["bench", "--seconds", "0.5", "--threads", "1", "--json"]);
+    let out = run(&[
+        "bench",
+        "--seconds",
+        "0.6",
+        "--rounds",
+        "1",
+        "--threads",
+        "1",
+        "--json",
+    ]);
     assert!(
         out.status.success(),
         "{}",
@@ -242,6 +251,13 @@ fn bench_json_reports_rate_and_in_run_baseline() {
     assert!(b["attemptsPerSec"].as_f64().unwrap() > 0.0);
     assert!(b["baselineAttemptsPerSec"].as_f64().unwrap() > 0.0);
     assert_eq!(b["selfCheck"], "passed");
+    // Every backend this machine runs is measured, each with its in-run ratio.
+    let backends = b["backends"].as_array().unwrap();
+    assert!(backends.iter().any(|x| x["backend"] == b["backend"]));
+    for x in backends {
+        assert!(x["attemptsPerSec"].as_f64().unwrap() > 0.0);
+        assert!(x["ratio"].as_f64().unwrap() > 0.0);
+    }
 }
 
 #[test]

@@ -7,7 +7,7 @@ use ixi_formats::difficulty;
 use ixi_formats::number::IxiNumber;
 use ixi_formats::solution;
 use ixi_kernels::pow::{Hit, Target};
-use ixi_miner::backend::{BackendError, CpuFeatures, NonceRange, SearchBackend, SoftBackend};
+use ixi_miner::backend::{BackendError, CpuBackend, CpuFeatures, NonceRange, SearchBackend};
 use ixi_miner::job::{Job, NonceConfig};
 use ixi_miner::scheduler::{Miner, MinerConfig, MinerEvent, Solution};
 use rand::RngCore as _;
@@ -210,7 +210,7 @@ impl SearchBackend for Liar {
 
 #[test]
 fn a_wrong_hit_is_a_fault_never_a_solution() {
-    let miner = Miner::with_backends(vec![Box::new(Liar), Box::new(SoftBackend::new())], None);
+    let miner = Miner::with_backends(vec![Box::new(Liar), Box::new(CpuBackend::soft())], None);
     let prefix = random_prefix(90);
     let min = IxiNumber::from_whole(100);
     miner.set_job(Job::new(4, prefix.clone(), min.clone(), &NonceConfig::default()).unwrap());

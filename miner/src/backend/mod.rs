@@ -3,14 +3,16 @@
 //! Dispatch happens once per batch (10^4..10^6 attempts), so an object-safe trait costs nothing
 //! measurable; inside a backend everything is monomorphic.
 
-mod soft;
+mod cpu;
 
 use std::fmt;
 use std::str::FromStr;
 
 use ixi_kernels::pow::{Hit, Target};
 
-pub use soft::SoftBackend;
+pub use cpu::CpuBackend;
+pub use ixi_kernels::cpu::CpuFeatures;
+use ixi_kernels::simd::SearchKernel;
 
 use crate::job::Job;
 
@@ -47,29 +49,48 @@ pub enum BackendError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum BackendKind {
+    /// Eight nonces per 512-bit vector (AVX-512F).
+    Avx512,
+    /// Four nonces per 256-bit vector (AVX2).
+    Avx2,
     /// Portable scalar Keccak with the midstate (always available).
     Soft,
 }
 
 impl BackendKind {
     /// Every kind, fastest first.
-    pub const ALL: [BackendKind; 1] = [BackendKind::Soft];
+    pub const ALL: [BackendKind; 3] = [BackendKind::Avx512, BackendKind::Avx2, BackendKind::Soft];
     /// Their names, as `--backend` takes them.
-    pub const NAMES: [&'static str; 1] = ["soft"];
+    pub const NAMES: [&'static str; 3] = ["avx512", "avx2", "soft"];
 
     /// The name `--backend` takes.
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
+            BackendKind::Avx512 => "avx512",
+            BackendKind::Avx2 => "avx2",
             BackendKind::Soft => "soft",
         }
     }
 
     /// Why this machine cannot run the kind, or `None` if it can.
     #[must_use]
-    pub fn unsupported_reason(self, _features: &CpuFeatures) -> Option<String> {
+    pub fn unsupported_reason(self, features: &CpuFeatures) -> Option<String> {
+        self.kernel(features).err()
+    }
+
+    /// The search kernel of this kind, with the token that proves the CPU runs it.
+    fn kernel(self, features: &CpuFeatures) -> Result<SearchKernel, String> {
         match self {
-            BackendKind::Soft => None,
+            BackendKind::Avx512 => features
+                .avx512()
+                .map(SearchKernel::Avx512)
+                .ok_or_else(|| "this CPU lacks AVX-512F".to_owned()),
+            BackendKind::Avx2 => features
+                .avx2()
+                .map(SearchKernel::Avx2)
+                .ok_or_else(|| "this CPU lacks AVX2".to_owned()),
+            BackendKind::Soft => Ok(SearchKernel::Scalar),
         }
     }
 }
@@ -102,54 +123,6 @@ impl FromStr for BackendChoice {
             .find(|k| k.name() == s)
             .map(Self::Forced)
             .ok_or(BackendError::Unknown(s))
-    }
-}
-
-/// CPU features, detected once at start-up. A SIMD backend can only be built from this token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct CpuFeatures {
-    /// AVX2.
-    pub avx2: bool,
-    /// AVX-512 Foundation.
-    pub avx512f: bool,
-    /// AVX-512 Vector Length extensions.
-    pub avx512vl: bool,
-    /// AVX-512 Integer Fused Multiply-Add (52-bit).
-    pub avx512ifma: bool,
-    /// BMI2.
-    pub bmi2: bool,
-}
-
-impl CpuFeatures {
-    /// Detects the running CPU's features.
-    #[must_use]
-    pub fn detect() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        {
-            Self {
-                avx2: std::arch::is_x86_feature_detected!("avx2"),
-                avx512f: std::arch::is_x86_feature_detected!("avx512f"),
-                avx512vl: std::arch::is_x86_feature_detected!("avx512vl"),
-                avx512ifma: std::arch::is_x86_feature_detected!("avx512ifma"),
-                bmi2: std::arch::is_x86_feature_detected!("bmi2"),
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            Self::default()
-        }
-    }
-
-    /// `(name, detected)` pairs for display.
-    #[must_use]
-    pub fn list(&self) -> [(&'static str, bool); 5] {
-        [
-            ("avx2", self.avx2),
-            ("avx512f", self.avx512f),
-            ("avx512vl", self.avx512vl),
-            ("avx512ifma", self.avx512ifma),
-            ("bmi2", self.bmi2),
-        ]
     }
 }
 
@@ -187,12 +160,10 @@ pub fn create(
     kind: BackendKind,
     features: &CpuFeatures,
 ) -> Result<Box<dyn SearchBackend>, BackendError> {
-    if let Some(reason) = kind.unsupported_reason(features) {
-        return Err(BackendError::Unsupported { kind, reason });
-    }
-    Ok(match kind {
-        BackendKind::Soft => Box::new(SoftBackend::new()),
-    })
+    let kernel = kind
+        .kernel(features)
+        .map_err(|reason| BackendError::Unsupported { kind, reason })?;
+    Ok(Box::new(CpuBackend::with_kernel(kernel)))
 }
 
 /// A compute backend: load a job once, then search counter ranges.

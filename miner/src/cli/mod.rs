@@ -95,9 +95,15 @@ struct MineArgs {
 struct BenchArgs {
     #[command(flatten)]
     engine: EngineArgs,
-    /// Seconds to measure the miner, and again the baseline.
-    #[arg(long, default_value_t = 5.0)]
+    /// Seconds to measure each backend, and again the baseline, split over the rounds.
+    #[arg(long, default_value_t = 6.0)]
     seconds: f64,
+    /// Interleaved measuring rounds; each measurand reports its best round.
+    #[arg(long, default_value_t = 3)]
+    rounds: u32,
+    /// Skip the OpenSSL anchor (`openssl speed`, about 2 s per round).
+    #[arg(long)]
+    no_openssl: bool,
     /// Challenge prefix length of the synthetic job (178: v1 address, hashed key, 5-byte block
     /// number).
     #[arg(long, default_value_t = 178)]

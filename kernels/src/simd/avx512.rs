@@ -1,0 +1,135 @@
+//! Eight Keccak states per 512-bit vector (AVX-512 Foundation): ternary logic for theta's
+//! parities and chi, native 64-bit rotates.
+
+use core::arch::x86_64::{
+    __m512i, _mm512_add_epi64, _mm512_cmple_epu64_mask, _mm512_loadu_si512, _mm512_rol_epi64,
+    _mm512_set1_epi64, _mm512_storeu_si512, _mm512_ternarylogic_epi64, _mm512_xor_si512,
+};
+
+use crate::cpu::Avx512Token;
+use crate::keccak::Lane;
+use crate::pow::{Hit, PreparedJob, SearchLane, Target};
+
+/// One lane of eight states. Values exist only inside functions compiled with `avx512f` and
+/// reached through an [`Avx512Token`].
+#[derive(Clone, Copy)]
+#[repr(transparent)]
+struct Avx512Lane(__m512i);
+
+// SAFETY (for every `unsafe` block in these impls): `Avx512Lane` is private to this module and
+// only used by `search_impl` and `permute_impl`, which carry `#[target_feature(enable =
+// "avx512f")]` and are called only with an `Avx512Token`, which exists only when runtime
+// detection found AVX-512F. The intrinsics below need nothing beyond AVX-512F.
+impl Lane for Avx512Lane {
+    const LANES: usize = 8;
+    const THREE_INPUT_XOR: bool = true;
+
+    #[inline(always)]
+    fn splat(value: u64) -> Self {
+        // Bit-for-bit reinterpretation of the lane value.
+        #[expect(clippy::cast_possible_wrap, reason = "bit pattern, not a number")]
+        let v = value as i64;
+        // SAFETY: see the impl comment: AVX-512F is enabled wherever this runs.
+        Self(unsafe { _mm512_set1_epi64(v) })
+    }
+
+    #[inline(always)]
+    fn xor(self, other: Self) -> Self {
+        // SAFETY: see the impl comment.
+        Self(unsafe { _mm512_xor_si512(self.0, other.0) })
+    }
+
+    #[inline(always)]
+    fn rotl<const N: i32>(self) -> Self {
+        // SAFETY: see the impl comment.
+        Self(unsafe { _mm512_rol_epi64::<N>(self.0) })
+    }
+
+    #[inline(always)]
+    fn chi(a: Self, b: Self, c: Self) -> Self {
+        // 0xD2 is the truth table of a ^ (!b & c).
+        // SAFETY: see the impl comment.
+        Self(unsafe { _mm512_ternarylogic_epi64::<0xD2>(a.0, b.0, c.0) })
+    }
+
+    #[inline(always)]
+    fn xor3(a: Self, b: Self, c: Self) -> Self {
+        // 0x96 is the truth table of a ^ b ^ c.
+        // SAFETY: see the impl comment.
+        Self(unsafe { _mm512_ternarylogic_epi64::<0x96>(a.0, b.0, c.0) })
+    }
+
+    #[inline(always)]
+    fn xor5(a: Self, b: Self, c: Self, d: Self, e: Self) -> Self {
+        // 0x96 is the truth table of a ^ b ^ c.
+        // SAFETY: see the impl comment.
+        unsafe {
+            let abc = _mm512_ternarylogic_epi64::<0x96>(a.0, b.0, c.0);
+            Self(_mm512_ternarylogic_epi64::<0x96>(abc, d.0, e.0))
+        }
+    }
+}
+
+impl SearchLane for Avx512Lane {
+    #[inline(always)]
+    fn from_lanes(values: &[u64]) -> Self {
+        assert!(values.len() >= 8);
+        // SAFETY: see the impl comment; the assert keeps the 64-byte unaligned load in bounds.
+        Self(unsafe { _mm512_loadu_si512(values.as_ptr().cast()) })
+    }
+
+    #[inline(always)]
+    fn store(self, out: &mut [u64]) {
+        assert!(out.len() >= 8);
+        // SAFETY: see the impl comment; the assert keeps the 64-byte unaligned store in bounds.
+        unsafe { _mm512_storeu_si512(out.as_mut_ptr().cast(), self.0) }
+    }
+
+    #[inline(always)]
+    fn add(self, other: Self) -> Self {
+        // SAFETY: see the impl comment.
+        Self(unsafe { _mm512_add_epi64(self.0, other.0) })
+    }
+
+    #[inline(always)]
+    fn le_mask(self, bound: u64) -> u64 {
+        let bound = Self::splat(bound);
+        // SAFETY: see the impl comment.
+        u64::from(unsafe { _mm512_cmple_epu64_mask(self.0, bound.0) })
+    }
+}
+
+#[target_feature(enable = "avx512f")]
+fn search_impl(
+    job: &PreparedJob,
+    target: &Target,
+    start: u64,
+    count: u64,
+    hits: &mut Vec<Hit>,
+) -> u64 {
+    crate::pow::search::<Avx512Lane>(job, target, start, count, hits)
+}
+
+#[target_feature(enable = "avx512f")]
+fn permute_impl(states: &mut [[u64; 25]]) {
+    super::permute_with::<Avx512Lane>(states);
+}
+
+/// The search with eight states per vector.
+pub(super) fn search(
+    _token: Avx512Token,
+    job: &PreparedJob,
+    target: &Target,
+    start: u64,
+    count: u64,
+    hits: &mut Vec<Hit>,
+) -> u64 {
+    // SAFETY: the token exists only when runtime detection found AVX-512F.
+    unsafe { search_impl(job, target, start, count, hits) }
+}
+
+/// Keccak-f\[1600\] on groups of eight states.
+pub(super) fn permute(_token: Avx512Token, states: &mut [[u64; 25]]) {
+    // SAFETY: the token exists only when runtime detection found AVX-512F.
+    unsafe { permute_impl(states) }
+}
