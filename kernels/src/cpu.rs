@@ -12,6 +12,10 @@ pub struct Avx2Token(());
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Avx512Token(());
 
+/// Proof that this CPU runs AVX-512 Foundation and AVX-512 IFMA (52-bit multiply-add).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IfmaToken(());
+
 /// The CPU features ixi-accel uses, detected once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CpuFeatures {
@@ -58,6 +62,12 @@ impl CpuFeatures {
     #[must_use]
     pub fn avx512(&self) -> Option<Avx512Token> {
         self.avx512f.then_some(Avx512Token(()))
+    }
+
+    /// The AVX-512 IFMA token, if this CPU has AVX-512F and AVX-512 IFMA.
+    #[must_use]
+    pub fn ifma(&self) -> Option<IfmaToken> {
+        (self.avx512f && self.avx512ifma).then_some(IfmaToken(()))
     }
 
     /// `(name, detected)` pairs for display.

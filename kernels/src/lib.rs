@@ -2,6 +2,7 @@
 
 pub mod cpu;
 pub mod keccak;
+pub mod mont;
 pub mod pow;
 pub mod simd;
 pub mod sponge;

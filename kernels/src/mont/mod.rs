@@ -1,0 +1,266 @@
+//! Modular exponentiation for RSA verification: Montgomery arithmetic over 52-bit limbs.
+//!
+//! Numbers are little-endian arrays of 52-bit limbs held in 64-bit words. With `L` limbs,
+//! `R = 2^(52·L)` and `L` chosen so that `R > 4n`, the *almost Montgomery multiplication*
+//! `amm(a, b) = a·b·R⁻¹ mod n`, up to one extra `n`, maps inputs below `2n` to an output below
+//! `2n` without a conditional subtraction per step; only the final result is fully reduced.
+//!
+//! Inside a multiplication the 64-bit accumulators take up to four 52-bit partial products per
+//! outer step and are carried only once at the end: with at most `L + 1 <= 159` steps they stay
+//! below `159 · 2^54 < 2^62`.
+//!
+//! [`scalar`] is the portable implementation of exactly this algorithm (one number at a time);
+//! `ifma` runs it for eight numbers at once, each with its own modulus, on AVX-512 IFMA, whose
+//! `vpmadd52luq`/`vpmadd52huq` compute the low and high 52 bits of a 52×52-bit product.
+
+pub mod scalar;
+
+#[cfg(target_arch = "x86_64")]
+mod ifma;
+
+use num_bigint::BigUint;
+use num_traits::{One as _, Zero as _};
+
+use crate::cpu::IfmaToken;
+
+/// Bits per limb.
+pub const LIMB_BITS: u32 = 52;
+/// `2^52 - 1`.
+pub const LIMB_MASK: u64 = (1 << LIMB_BITS) - 1;
+/// Largest modulus supported, in bits (limb counts up to 160 keep the accumulators exact).
+pub const MAX_MODULUS_BITS: usize = 8192;
+
+/// Why a modulus cannot be prepared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModulusError {
+    /// Montgomery arithmetic needs an odd modulus.
+    #[error("modulus is even")]
+    Even,
+    /// Below 3 or above [`MAX_MODULUS_BITS`].
+    #[error("modulus of {0} bits is outside 2..=8192")]
+    Size(usize),
+}
+
+/// A modulus with its Montgomery constants, computed once per key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Modulus {
+    /// `n` in `limbs` 52-bit limbs.
+    n: Vec<u64>,
+    /// `-n⁻¹ mod 2^52`.
+    n0inv: u64,
+    /// `R² mod n` in 52-bit limbs.
+    rr: Vec<u64>,
+    bits: usize,
+}
+
+/// Limbs needed for a modulus of `bits` bits: the smallest `L` with `52·L >= bits + 2`, so that
+/// `R > 4n`.
+#[must_use]
+pub fn limbs_for_bits(bits: usize) -> usize {
+    (bits + 2).div_ceil(LIMB_BITS as usize)
+}
+
+/// `value` as exactly `limbs` 52-bit limbs (higher bits dropped).
+#[must_use]
+pub fn to_limbs(value: &BigUint, limbs: usize) -> Vec<u64> {
+    let mut out = vec![0u64; limbs];
+    let digits = value.to_u64_digits();
+    for (i, limb) in out.iter_mut().enumerate() {
+        let bit = i * LIMB_BITS as usize;
+        let (word, shift) = (bit / 64, bit % 64);
+        let lo = digits.get(word).copied().unwrap_or(0) >> shift;
+        let hi = if shift > 64 - LIMB_BITS as usize {
+            digits.get(word + 1).copied().unwrap_or(0) << (64 - shift)
+        } else {
+            0
+        };
+        *limb = (lo | hi) & LIMB_MASK;
+    }
+    out
+}
+
+/// A big-endian byte string as exactly `limbs` 52-bit limbs (higher bits dropped).
+#[must_use]
+pub fn limbs_from_be_bytes(bytes: &[u8], limbs: usize) -> Vec<u64> {
+    let mut out = vec![0u64; limbs];
+    let (mut acc, mut have, mut index) = (0u128, 0u32, 0usize);
+    for &byte in bytes.iter().rev() {
+        acc |= u128::from(byte) << have;
+        have += 8;
+        if have >= LIMB_BITS {
+            if let Some(limb) = out.get_mut(index) {
+                #[expect(clippy::cast_possible_truncation, reason = "masked to 52 bits")]
+                let v = (acc as u64) & LIMB_MASK;
+                *limb = v;
+            }
+            acc >>= LIMB_BITS;
+            have -= LIMB_BITS;
+            index += 1;
+        }
+    }
+    if let Some(limb) = out.get_mut(index) {
+        #[expect(clippy::cast_possible_truncation, reason = "masked to 52 bits")]
+        let v = (acc as u64) & LIMB_MASK;
+        *limb = v;
+    }
+    out
+}
+
+/// Normalized 52-bit `limbs` as `len` big-endian bytes (higher bits dropped).
+#[must_use]
+pub fn limbs_to_be_bytes(limbs: &[u64], len: usize) -> Vec<u8> {
+    let mut out = vec![0u8; len];
+    let (mut acc, mut have) = (0u128, 0u32);
+    let mut limbs = limbs.iter();
+    for byte in out.iter_mut().rev() {
+        if have < 8 {
+            acc |= u128::from(limbs.next().copied().unwrap_or(0)) << have;
+            have += LIMB_BITS;
+        }
+        #[expect(clippy::cast_possible_truncation, reason = "one byte")]
+        let b = acc as u8;
+        *byte = b;
+        acc >>= 8;
+        have -= 8;
+    }
+    out
+}
+
+/// The value of 52-bit `limbs` (each below 2^52).
+#[must_use]
+pub fn from_limbs(limbs: &[u64]) -> BigUint {
+    limbs.iter().rev().fold(BigUint::zero(), |acc, &l| {
+        (acc << LIMB_BITS) + BigUint::from(l)
+    })
+}
+
+impl Modulus {
+    /// Prepares an odd modulus given big-endian.
+    ///
+    /// # Errors
+    /// [`ModulusError::Even`], or [`ModulusError::Size`] outside 2..=8192 bits.
+    pub fn from_be_bytes(n: &[u8]) -> Result<Self, ModulusError> {
+        let n = BigUint::from_bytes_be(n);
+        let bits = usize::try_from(n.bits()).unwrap_or(usize::MAX);
+        if !(2..=MAX_MODULUS_BITS).contains(&bits) {
+            return Err(ModulusError::Size(bits));
+        }
+        if !n.bit(0) {
+            return Err(ModulusError::Even);
+        }
+        let limbs = limbs_for_bits(bits);
+        // -n^-1 mod 2^52 by Newton iteration: x <- x(2 - n x) doubles the correct bits.
+        let n0 = n.to_u64_digits()[0];
+        let mut inv: u64 = 1;
+        for _ in 0..6 {
+            inv = inv.wrapping_mul(2u64.wrapping_sub(n0.wrapping_mul(inv)));
+        }
+        let n0inv = inv.wrapping_neg() & LIMB_MASK;
+        let r2 = (BigUint::one() << (2 * LIMB_BITS as usize * limbs)) % &n;
+        Ok(Self {
+            n: to_limbs(&n, limbs),
+            n0inv,
+            rr: to_limbs(&r2, limbs),
+            bits,
+        })
+    }
+
+    /// Limb count `L`.
+    #[must_use]
+    pub fn limbs(&self) -> usize {
+        self.n.len()
+    }
+
+    /// Modulus size in bits.
+    #[must_use]
+    pub fn bits(&self) -> usize {
+        self.bits
+    }
+
+    /// `n` in 52-bit limbs.
+    #[must_use]
+    pub fn n(&self) -> &[u64] {
+        &self.n
+    }
+
+    /// `-n⁻¹ mod 2^52`.
+    #[must_use]
+    pub fn n0inv(&self) -> u64 {
+        self.n0inv
+    }
+
+    /// `R² mod n` in 52-bit limbs.
+    #[must_use]
+    pub fn rr(&self) -> &[u64] {
+        &self.rr
+    }
+}
+
+/// Up to eight exponentiations `base^e mod n` with one shared exponent and limb count, each
+/// with its own modulus: what one AVX-512 vector computes at once.
+#[derive(Debug)]
+pub struct PowBatch<'a> {
+    /// The moduli (1 to 8, all with the same limb count).
+    pub moduli: &'a [&'a Modulus],
+    /// The bases, one per modulus, each below its modulus, in 52-bit limbs.
+    pub bases: &'a [Vec<u64>],
+    /// The shared exponent (at least 1).
+    pub exponent: u64,
+}
+
+/// How to compute a [`PowBatch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PowKernel {
+    /// One number at a time, portable.
+    Scalar,
+    /// Eight numbers per vector with AVX-512 IFMA.
+    Ifma(IfmaToken),
+}
+
+impl PowKernel {
+    /// Computes `bases[i]^exponent mod moduli[i]`, fully reduced, as 52-bit limbs.
+    ///
+    /// # Panics
+    /// If the batch is empty or larger than 8, the limb counts differ, a base has the wrong
+    /// length, or the exponent is 0.
+    #[must_use]
+    pub fn pow(&self, batch: &PowBatch<'_>) -> Vec<Vec<u64>> {
+        let count = batch.moduli.len();
+        assert!((1..=8).contains(&count), "1 to 8 exponentiations per batch");
+        assert_eq!(batch.bases.len(), count, "one base per modulus");
+        assert!(batch.exponent >= 1, "exponent must be at least 1");
+        let limbs = batch.moduli[0].limbs();
+        assert!(
+            batch.moduli.iter().all(|m| m.limbs() == limbs)
+                && batch.bases.iter().all(|b| b.len() == limbs),
+            "one limb count per batch"
+        );
+        match *self {
+            PowKernel::Scalar => batch
+                .moduli
+                .iter()
+                .zip(batch.bases)
+                .map(|(m, b)| scalar::pow(m, b, batch.exponent))
+                .collect(),
+            #[cfg(target_arch = "x86_64")]
+            PowKernel::Ifma(token) => ifma::pow8(token, batch),
+            #[cfg(not(target_arch = "x86_64"))]
+            PowKernel::Ifma(_) => PowKernel::Scalar.pow(batch),
+        }
+    }
+}
+
+/// `x - n` if `x >= n` (both 52-bit limbs, `x < 2n`), making the result fully reduced.
+pub(crate) fn reduce_once(x: &mut [u64], n: &[u64]) {
+    let mut diff = vec![0u64; x.len()];
+    let mut borrow = 0u64;
+    for ((d, &a), &b) in diff.iter_mut().zip(x.iter()).zip(n) {
+        let v = a.wrapping_sub(b).wrapping_sub(borrow);
+        *d = v & LIMB_MASK;
+        borrow = v >> 63;
+    }
+    if borrow == 0 {
+        x.copy_from_slice(&diff);
+    }
+}

@@ -1,0 +1,121 @@
+//! Modular exponentiation: the scalar 52-bit path and the IFMA kernel against `num-bigint`.
+
+// Test code: a failed expectation is a panic by design.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_possible_truncation
+)]
+
+use ixi_kernels::cpu::CpuFeatures;
+use ixi_kernels::mont::{Modulus, PowBatch, PowKernel, from_limbs, to_limbs};
+use num_bigint::BigUint;
+use rand::{Rng as _, RngCore as _};
+
+fn kernels() -> Vec<PowKernel> {
+    let mut out = vec![PowKernel::Scalar];
+    match CpuFeatures::detect().ifma() {
+        Some(t) => out.push(PowKernel::Ifma(t)),
+        None => eprintln!("skipping IFMA kernel: CPU lacks AVX-512 IFMA"),
+    }
+    out
+}
+
+fn random_bits(bits: u64) -> BigUint {
+    let mut bytes = vec![0u8; bits.div_ceil(8) as usize];
+    rand::rng().fill_bytes(&mut bytes);
+    BigUint::from_bytes_be(&bytes) >> (bytes.len() as u64 * 8 - bits)
+}
+
+fn random_below(n: &BigUint) -> BigUint {
+    random_bits(n.bits() + 64) % n
+}
+
+fn random_odd_modulus(bits: u64) -> BigUint {
+    let mut n = random_bits(bits);
+    n.set_bit(bits - 1, true);
+    n.set_bit(0, true);
+    n
+}
+
+fn check(bits: u64, count: usize, exponent: u64) {
+    let ns: Vec<BigUint> = (0..count).map(|_| random_odd_modulus(bits)).collect();
+    let moduli: Vec<Modulus> = ns
+        .iter()
+        .map(|n| Modulus::from_be_bytes(&n.to_bytes_be()).unwrap())
+        .collect();
+    let refs: Vec<&Modulus> = moduli.iter().collect();
+    let mut plain = Vec::new();
+    let mut bases = Vec::new();
+    for (i, n) in ns.iter().enumerate() {
+        // Edge bases: 0, 1, n-1; otherwise random below n.
+        let b = match i {
+            0 => BigUint::ZERO,
+            1 => BigUint::from(1u8),
+            2 => n - 1u8,
+            _ => random_below(n),
+        };
+        bases.push(to_limbs(&b, moduli[i].limbs()));
+        plain.push(b);
+    }
+    let batch = PowBatch {
+        moduli: &refs,
+        bases: &bases,
+        exponent,
+    };
+    for kernel in kernels() {
+        let got = kernel.pow(&batch);
+        for (i, (g, n)) in got.iter().zip(&ns).enumerate() {
+            let want = plain[i].modpow(&BigUint::from(exponent), n);
+            assert_eq!(
+                from_limbs(g),
+                want,
+                "{kernel:?} bits {bits} e {exponent} lane {i}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_key_size_and_common_exponents() {
+    for bits in [1024u64, 2048, 3072, 4096] {
+        for e in [65537u64, 3, 1, 2] {
+            check(bits, 8, e);
+        }
+    }
+}
+
+#[test]
+fn ragged_batches_and_odd_sizes() {
+    let mut rng = rand::rng();
+    for count in 1..=8 {
+        let bits = rng.random_range(600..4200);
+        check(bits, count, rng.random_range(1..u64::MAX));
+    }
+    check(8192, 3, 65537);
+    check(4097, 8, 65537);
+    check(2047, 5, 17);
+}
+
+#[test]
+fn byte_and_limb_conversions_agree_with_bigint() {
+    for len in [1usize, 7, 64, 255, 256, 511, 512] {
+        let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+        let v = BigUint::from_bytes_be(&bytes);
+        let limbs = ixi_kernels::mont::limbs_for_bits(len * 8);
+        let l = ixi_kernels::mont::limbs_from_be_bytes(&bytes, limbs);
+        assert_eq!(l, to_limbs(&v, limbs));
+        assert_eq!(ixi_kernels::mont::limbs_to_be_bytes(&l, len), bytes);
+    }
+}
+
+#[test]
+fn modulus_preparation() {
+    assert!(Modulus::from_be_bytes(&[0x10, 0x00]).is_err(), "even");
+    assert!(Modulus::from_be_bytes(&[]).is_err(), "zero");
+    let m = Modulus::from_be_bytes(&[0xff; 512]).unwrap();
+    assert_eq!(m.bits(), 4096);
+    assert_eq!(m.limbs(), 79);
+    let m = Modulus::from_be_bytes(&[0xff; 256]).unwrap();
+    assert_eq!(m.limbs(), 40);
+}

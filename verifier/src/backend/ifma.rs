@@ -1,0 +1,142 @@
+//! Eight signatures per AVX-512 IFMA vector, each lane with its own key.
+//!
+//! Items are checked for length and range first (no arithmetic for those that fail), then
+//! grouped by limb count and exponent, since the lanes of a vector run the same operations; each
+//! group is cut into vectors of eight and the vectors are spread over the thread pool. Keys the
+//! vector path does not cover (exponents over 64 bits, moduli over 8192 bits) take the scalar
+//! path, so every item gets its verdict.
+
+use std::collections::HashMap;
+
+use ixi_kernels::cpu::IfmaToken;
+use ixi_kernels::mont::{PowBatch, PowKernel, limbs_from_be_bytes, limbs_to_be_bytes};
+use rayon::prelude::*;
+
+use super::VerifyBackend;
+use super::scalar::verify_one_scalar;
+use crate::batch::VerifyItem;
+use crate::padding::encoded_message;
+
+/// The IFMA backend.
+#[derive(Debug)]
+pub struct IfmaBackend {
+    kernel: PowKernel,
+    pool: rayon::ThreadPool,
+}
+
+impl IfmaBackend {
+    /// A backend running on `pool`; the token proves the CPU has AVX-512 IFMA.
+    #[must_use]
+    pub fn new(token: IfmaToken, pool: rayon::ThreadPool) -> Self {
+        Self {
+            kernel: PowKernel::Ifma(token),
+            pool,
+        }
+    }
+
+    /// The same grouping and lanes with the portable kernel: the vector path's specification,
+    /// for tests.
+    #[must_use]
+    pub fn portable(pool: rayon::ThreadPool) -> Self {
+        Self {
+            kernel: PowKernel::Scalar,
+            pool,
+        }
+    }
+}
+
+/// What each item needs from the vector path.
+enum Route {
+    /// Fails its length or range check, or no SHA-512 encoding fits: false.
+    Reject,
+    /// Not covered by the vector path.
+    Scalar,
+    /// Covered: group key (limbs, exponent).
+    Vector(usize, u64),
+}
+
+fn route(item: &VerifyItem<'_>) -> Route {
+    let key = item.key;
+    if !key.signature_in_range(item.signature) {
+        return Route::Reject;
+    }
+    match (key.montgomery(), key.exponent_u64()) {
+        (Some(m), Some(e)) if e >= 1 => Route::Vector(m.limbs(), e),
+        _ => Route::Scalar,
+    }
+}
+
+impl VerifyBackend for IfmaBackend {
+    fn name(&self) -> &'static str {
+        match self.kernel {
+            PowKernel::Ifma(_) => "ifma",
+            PowKernel::Scalar => "ifma-portable",
+        }
+    }
+
+    fn verify_batch(&self, items: &[VerifyItem<'_>], ok: &mut [bool]) {
+        let mut groups: HashMap<(usize, u64), Vec<usize>> = HashMap::new();
+        let mut scalar = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            ok[i] = false;
+            match route(item) {
+                Route::Reject => {}
+                Route::Scalar => scalar.push(i),
+                Route::Vector(limbs, e) => groups.entry((limbs, e)).or_default().push(i),
+            }
+        }
+        let vectors: Vec<(u64, &[usize])> = groups
+            .iter()
+            .flat_map(|(&(_, e), indices)| indices.chunks(8).map(move |c| (e, c)))
+            .collect();
+        let kernel = self.kernel;
+        let verdicts: Vec<(usize, bool)> = self.pool.install(|| {
+            let vector_verdicts = vectors
+                .par_iter()
+                .flat_map_iter(|&(e, lanes)| verify_vector(kernel, items, lanes, e));
+            let scalar_verdicts = scalar.par_iter().map(|&i| {
+                let it = &items[i];
+                (i, verify_one_scalar(it.key, it.message, it.signature))
+            });
+            vector_verdicts.chain(scalar_verdicts).collect()
+        });
+        for (i, verdict) in verdicts {
+            ok[i] = verdict;
+        }
+    }
+}
+
+/// Verifies up to eight items that share limb count and exponent.
+fn verify_vector(
+    kernel: PowKernel,
+    items: &[VerifyItem<'_>],
+    lanes: &[usize],
+    exponent: u64,
+) -> Vec<(usize, bool)> {
+    let mut moduli = Vec::with_capacity(lanes.len());
+    let mut bases = Vec::with_capacity(lanes.len());
+    for &i in lanes {
+        // Routed here only with a Montgomery modulus.
+        let Some(m) = items[i].key.montgomery() else {
+            return lanes.iter().map(|&i| (i, false)).collect();
+        };
+        bases.push(limbs_from_be_bytes(items[i].signature, m.limbs()));
+        moduli.push(m);
+    }
+    let results = kernel.pow(&PowBatch {
+        moduli: &moduli,
+        bases: &bases,
+        exponent,
+    });
+    lanes
+        .iter()
+        .zip(results)
+        .map(|(&i, limbs)| {
+            let item = &items[i];
+            let k = item.key.modulus_len();
+            let verdict = encoded_message(k, item.message)
+                .is_some_and(|em| limbs_to_be_bytes(&limbs, k) == em);
+            (i, verdict)
+        })
+        .collect()
+}

@@ -1,0 +1,48 @@
+//! The PKCS#1 v1.5 encoding with SHA-512 (RFC 8017 §9.2), as OpenSSL compares it.
+
+use sha2::{Digest as _, Sha512};
+
+/// DER of `DigestInfo { AlgorithmIdentifier { id-sha512, NULL }, OCTET STRING (64) }` up to
+/// the digest.
+pub const SHA512_DIGEST_INFO: [u8; 19] = [
+    0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05,
+    0x00, 0x04, 0x40,
+];
+
+/// Shortest encoding: `00 01`, eight `FF`, `00`, the DigestInfo and the digest.
+pub const MIN_ENCODED_LEN: usize = 11 + SHA512_DIGEST_INFO.len() + 64;
+
+/// The only encoded message a `k`-byte modulus accepts for `message`, or `None` if `k` is too
+/// small to hold one.
+#[must_use]
+pub fn encoded_message(k: usize, message: &[u8]) -> Option<Vec<u8>> {
+    if k < MIN_ENCODED_LEN {
+        return None;
+    }
+    let digest = Sha512::digest(message);
+    let mut em = vec![0xffu8; k];
+    em[0] = 0x00;
+    em[1] = 0x01;
+    let t_start = k - SHA512_DIGEST_INFO.len() - 64;
+    em[t_start - 1] = 0x00;
+    em[t_start..k - 64].copy_from_slice(&SHA512_DIGEST_INFO);
+    em[k - 64..].copy_from_slice(&digest);
+    Some(em)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout() {
+        let em = encoded_message(256, b"abc").unwrap();
+        assert_eq!(em.len(), 256);
+        assert_eq!(em[..2], [0, 1]);
+        assert!(em[2..256 - 84].iter().all(|&b| b == 0xff));
+        assert_eq!(em[256 - 84], 0);
+        assert_eq!(em[256 - 83..256 - 64], SHA512_DIGEST_INFO);
+        assert!(encoded_message(MIN_ENCODED_LEN - 1, b"").is_none());
+        assert!(encoded_message(MIN_ENCODED_LEN, b"").is_some());
+    }
+}
