@@ -30,6 +30,23 @@ pub fn encoded_message(k: usize, message: &[u8]) -> Option<Vec<u8>> {
     Some(em)
 }
 
+/// Whether `candidate` (`s^e mod n` as `k` bytes) is the encoding of `message`: the same verdict
+/// as comparing with [`encoded_message`], without building it.
+#[must_use]
+pub fn is_encoding_of(candidate: &[u8], message: &[u8]) -> bool {
+    let k = candidate.len();
+    if k < MIN_ENCODED_LEN {
+        return false;
+    }
+    let t_start = k - SHA512_DIGEST_INFO.len() - 64;
+    candidate[0] == 0x00
+        && candidate[1] == 0x01
+        && candidate[2..t_start - 1].iter().all(|&b| b == 0xff)
+        && candidate[t_start - 1] == 0x00
+        && candidate[t_start..k - 64] == SHA512_DIGEST_INFO
+        && candidate[k - 64..] == Sha512::digest(message)[..]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,5 +61,20 @@ mod tests {
         assert_eq!(em[256 - 83..256 - 64], SHA512_DIGEST_INFO);
         assert!(encoded_message(MIN_ENCODED_LEN - 1, b"").is_none());
         assert!(encoded_message(MIN_ENCODED_LEN, b"").is_some());
+    }
+
+    #[test]
+    fn in_place_check_agrees_with_the_encoding() {
+        for k in [MIN_ENCODED_LEN, 128, 256, 512] {
+            let em = encoded_message(k, b"msg").unwrap();
+            assert!(is_encoding_of(&em, b"msg"));
+            assert!(!is_encoding_of(&em, b"msh"));
+            for i in 0..k {
+                let mut bad = em.clone();
+                bad[i] ^= 0x01;
+                assert!(!is_encoding_of(&bad, b"msg"), "k {k} byte {i}");
+            }
+        }
+        assert!(!is_encoding_of(&[0u8; 93], b""));
     }
 }

@@ -85,19 +85,31 @@ pub fn to_limbs(value: &BigUint, limbs: usize) -> Vec<u64> {
 pub fn limbs_from_be_bytes(bytes: &[u8], limbs: usize) -> Vec<u64> {
     let mut out = vec![0u64; limbs];
     let (mut acc, mut have, mut index) = (0u128, 0u32, 0usize);
-    for &byte in bytes.iter().rev() {
-        acc |= u128::from(byte) << have;
-        have += 8;
-        if have >= LIMB_BITS {
+    let mut push = |acc: &mut u128, have: &mut u32| {
+        while *have >= LIMB_BITS {
             if let Some(limb) = out.get_mut(index) {
                 #[expect(clippy::cast_possible_truncation, reason = "masked to 52 bits")]
-                let v = (acc as u64) & LIMB_MASK;
+                let v = (*acc as u64) & LIMB_MASK;
                 *limb = v;
             }
-            acc >>= LIMB_BITS;
-            have -= LIMB_BITS;
+            *acc >>= LIMB_BITS;
+            *have -= LIMB_BITS;
             index += 1;
         }
+    };
+    // Whole 64-bit words from the least significant end, then the leading bytes.
+    let mut words = bytes.rchunks_exact(8);
+    for word in words.by_ref() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        acc |= u128::from(u64::from_be_bytes(w)) << have;
+        have += 64;
+        push(&mut acc, &mut have);
+    }
+    for &byte in words.remainder().iter().rev() {
+        acc |= u128::from(byte) << have;
+        have += 8;
+        push(&mut acc, &mut have);
     }
     if let Some(limb) = out.get_mut(index) {
         #[expect(clippy::cast_possible_truncation, reason = "masked to 52 bits")]
@@ -113,11 +125,23 @@ pub fn limbs_to_be_bytes(limbs: &[u64], len: usize) -> Vec<u8> {
     let mut out = vec![0u8; len];
     let (mut acc, mut have) = (0u128, 0u32);
     let mut limbs = limbs.iter();
-    for byte in out.iter_mut().rev() {
-        if have < 8 {
-            acc |= u128::from(limbs.next().copied().unwrap_or(0)) << have;
-            have += LIMB_BITS;
+    let mut fill = |acc: &mut u128, have: &mut u32, need: u32| {
+        while *have < need {
+            *acc |= u128::from(limbs.next().copied().unwrap_or(0)) << *have;
+            *have += LIMB_BITS;
         }
+    };
+    let mut words = out.rchunks_exact_mut(8);
+    for word in words.by_ref() {
+        fill(&mut acc, &mut have, 64);
+        #[expect(clippy::cast_possible_truncation, reason = "the low 64 bits")]
+        let w = acc as u64;
+        word.copy_from_slice(&w.to_be_bytes());
+        acc >>= 64;
+        have -= 64;
+    }
+    for byte in words.into_remainder().iter_mut().rev() {
+        fill(&mut acc, &mut have, 8);
         #[expect(clippy::cast_possible_truncation, reason = "one byte")]
         let b = acc as u8;
         *byte = b;
@@ -253,14 +277,19 @@ impl PowKernel {
 
 /// `x - n` if `x >= n` (both 52-bit limbs, `x < 2n`), making the result fully reduced.
 pub(crate) fn reduce_once(x: &mut [u64], n: &[u64]) {
-    let mut diff = vec![0u64; x.len()];
-    let mut borrow = 0u64;
-    for ((d, &a), &b) in diff.iter_mut().zip(x.iter()).zip(n) {
-        let v = a.wrapping_sub(b).wrapping_sub(borrow);
-        *d = v & LIMB_MASK;
-        borrow = v >> 63;
-    }
-    if borrow == 0 {
-        x.copy_from_slice(&diff);
+    // x >= n, compared from the most significant limb.
+    let ge = x
+        .iter()
+        .rev()
+        .zip(n.iter().rev())
+        .find(|(a, b)| a != b)
+        .is_none_or(|(a, b)| a > b);
+    if ge {
+        let mut borrow = 0u64;
+        for (a, &b) in x.iter_mut().zip(n) {
+            let v = a.wrapping_sub(b).wrapping_sub(borrow);
+            *a = v & LIMB_MASK;
+            borrow = v >> 63;
+        }
     }
 }

@@ -15,7 +15,7 @@ use rayon::prelude::*;
 use super::VerifyBackend;
 use super::scalar::verify_one_scalar;
 use crate::batch::VerifyItem;
-use crate::padding::encoded_message;
+use crate::padding::is_encoding_of;
 
 /// The IFMA backend.
 #[derive(Debug)]
@@ -134,8 +134,7 @@ fn verify_vector(
         .map(|(&i, limbs)| {
             let item = &items[i];
             let k = item.key.modulus_len();
-            let verdict = encoded_message(k, item.message)
-                .is_some_and(|em| limbs_to_be_bytes(&limbs, k) == em);
+            let verdict = is_encoding_of(&limbs_to_be_bytes(&limbs, k), item.message);
             (i, verdict)
         })
         .collect()

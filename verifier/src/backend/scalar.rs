@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::VerifyBackend;
 use crate::batch::VerifyItem;
 use crate::key::VerifyingKey;
-use crate::padding::encoded_message;
+use crate::padding::is_encoding_of;
 
 /// Whether aws-lc verifies this key as OpenSSL does. AWS-LC (like BoringSSL) takes 1024- to
 /// 8192-bit moduli and odd exponents from 3 to 2^33 - 1; OpenSSL takes more (even exponents,
@@ -47,8 +47,7 @@ pub(crate) fn verify_exact_vartime(key: &VerifyingKey, message: &[u8], signature
     if !key.signature_in_range(signature) {
         return false;
     }
-    encoded_message(key.modulus_len(), message)
-        .is_some_and(|em| key.public_op_vartime(signature) == em)
+    is_encoding_of(&key.public_op_vartime(signature), message)
 }
 
 /// The scalar backend.

@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use ixi_kernels::cpu::CpuFeatures;
 use ixi_verifier::backend::{self, VerifyBackend};
 use ixi_verifier::{Batch, KeyCache, KeyRejected, VerifyingKey};
+use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
 use super::VerifyArgs;
@@ -30,6 +31,12 @@ pub(super) fn run(args: &VerifyArgs) -> anyhow::Result<()> {
     let features = CpuFeatures::detect();
     let (kind, threads) = args.engine.resolve(&features)?;
     let backend = backend::create(kind, &features, threads)?;
+    // Lines are parsed (JSON, hex, key lookups) in parallel too: at thousands of signatures a
+    // second parsing on one thread would cap the verifier.
+    let parsers = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("starting parser threads")?;
     let cache = KeyCache::default();
     let batch_size = args.batch.max(1);
 
@@ -52,7 +59,8 @@ pub(super) fn run(args: &VerifyArgs) -> anyhow::Result<()> {
                 Err(_) => break,
             }
         }
-        let parsed: Vec<Parsed> = lines.iter().map(|l| parse_line(l, &cache)).collect();
+        let parsed: Vec<Parsed> =
+            parsers.install(|| lines.par_iter().map(|l| parse_line(l, &cache)).collect());
         for answer in answer_all(&parsed, backend.as_ref()) {
             writeln!(stdout, "{answer}").context("writing stdout")?;
         }
