@@ -9,6 +9,12 @@ use criterion::{criterion_group, criterion_main};
 
 mod keccak;
 mod pow_search;
+mod rsa_verify;
 
-criterion_group!(benches, keccak::permutation, pow_search::search_batch);
+criterion_group!(
+    benches,
+    keccak::permutation,
+    pow_search::search_batch,
+    rsa_verify::verify_batch
+);
 criterion_main!(benches);
