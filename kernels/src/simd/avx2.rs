@@ -8,9 +8,8 @@ use core::arch::x86_64::{
     _mm256_storeu_si256, _mm256_xor_si256,
 };
 
-use crate::cpu::Avx2Token;
 use crate::keccak::Lane;
-use crate::pow::{Hit, PreparedJob, SearchLane, Target};
+use crate::pow::SearchLane;
 
 /// One lane of four states. Values exist only inside functions compiled with `avx2` and
 /// reached through an [`Avx2Token`].
@@ -107,37 +106,4 @@ impl SearchLane for Avx2Lane {
     }
 }
 
-#[target_feature(enable = "avx2")]
-fn search_impl(
-    job: &PreparedJob,
-    target: &Target,
-    start: u64,
-    count: u64,
-    hits: &mut Vec<Hit>,
-) -> u64 {
-    crate::pow::search::<Avx2Lane>(job, target, start, count, hits)
-}
-
-#[target_feature(enable = "avx2")]
-fn permute_impl(states: &mut [[u64; 25]]) {
-    super::permute_with::<Avx2Lane>(states);
-}
-
-/// The search with four states per vector.
-pub(super) fn search(
-    _token: Avx2Token,
-    job: &PreparedJob,
-    target: &Target,
-    start: u64,
-    count: u64,
-    hits: &mut Vec<Hit>,
-) -> u64 {
-    // SAFETY: the token exists only when runtime detection found AVX2.
-    unsafe { search_impl(job, target, start, count, hits) }
-}
-
-/// Keccak-f\[1600\] on groups of four states.
-pub(super) fn permute(_token: Avx2Token, states: &mut [[u64; 25]]) {
-    // SAFETY: the token exists only when runtime detection found AVX2.
-    unsafe { permute_impl(states) }
-}
+super::token_entry_points!(Avx2Lane, crate::cpu::Avx2Token, "avx2");

@@ -6,9 +6,8 @@ use core::arch::x86_64::{
     _mm512_set1_epi64, _mm512_storeu_si512, _mm512_ternarylogic_epi64, _mm512_xor_si512,
 };
 
-use crate::cpu::Avx512Token;
 use crate::keccak::Lane;
-use crate::pow::{Hit, PreparedJob, SearchLane, Target};
+use crate::pow::SearchLane;
 
 /// One lane of eight states. Values exist only inside functions compiled with `avx512f` and
 /// reached through an [`Avx512Token`].
@@ -99,37 +98,4 @@ impl SearchLane for Avx512Lane {
     }
 }
 
-#[target_feature(enable = "avx512f")]
-fn search_impl(
-    job: &PreparedJob,
-    target: &Target,
-    start: u64,
-    count: u64,
-    hits: &mut Vec<Hit>,
-) -> u64 {
-    crate::pow::search::<Avx512Lane>(job, target, start, count, hits)
-}
-
-#[target_feature(enable = "avx512f")]
-fn permute_impl(states: &mut [[u64; 25]]) {
-    super::permute_with::<Avx512Lane>(states);
-}
-
-/// The search with eight states per vector.
-pub(super) fn search(
-    _token: Avx512Token,
-    job: &PreparedJob,
-    target: &Target,
-    start: u64,
-    count: u64,
-    hits: &mut Vec<Hit>,
-) -> u64 {
-    // SAFETY: the token exists only when runtime detection found AVX-512F.
-    unsafe { search_impl(job, target, start, count, hits) }
-}
-
-/// Keccak-f\[1600\] on groups of eight states.
-pub(super) fn permute(_token: Avx512Token, states: &mut [[u64; 25]]) {
-    // SAFETY: the token exists only when runtime detection found AVX-512F.
-    unsafe { permute_impl(states) }
-}
+super::token_entry_points!(Avx512Lane, crate::cpu::Avx512Token, "avx512f");

@@ -13,6 +13,48 @@ use crate::cpu::{Avx2Token, Avx512Token};
 use crate::keccak::f1600;
 use crate::pow::{Hit, PreparedJob, SearchLane, Target, search};
 
+/// The token-gated entry points of a SIMD lane type: `search` and `permute`, each calling a
+/// private `#[target_feature]` function that runs the generic code with that lane type.
+macro_rules! token_entry_points {
+    ($lane:ty, $token:ty, $feature:literal) => {
+        #[target_feature(enable = $feature)]
+        fn search_impl(
+            job: &crate::pow::PreparedJob,
+            target: &crate::pow::Target,
+            start: u64,
+            count: u64,
+            hits: &mut Vec<crate::pow::Hit>,
+        ) -> u64 {
+            crate::pow::search::<$lane>(job, target, start, count, hits)
+        }
+
+        #[target_feature(enable = $feature)]
+        fn permute_impl(states: &mut [[u64; 25]]) {
+            super::permute_with::<$lane>(states);
+        }
+
+        /// The search with this lane type; see [`crate::pow::search`].
+        pub(super) fn search(
+            _token: $token,
+            job: &crate::pow::PreparedJob,
+            target: &crate::pow::Target,
+            start: u64,
+            count: u64,
+            hits: &mut Vec<crate::pow::Hit>,
+        ) -> u64 {
+            // SAFETY: the token exists only when runtime detection found the feature.
+            unsafe { search_impl(job, target, start, count, hits) }
+        }
+
+        /// Keccak-f\[1600\] on groups of states with this lane type.
+        pub(super) fn permute(_token: $token, states: &mut [[u64; 25]]) {
+            // SAFETY: the token exists only when runtime detection found the feature.
+            unsafe { permute_impl(states) }
+        }
+    };
+}
+use token_entry_points;
+
 /// Permutes `states` `L::LANES` at a time, transposing them into lanes and back.
 #[inline(always)]
 fn permute_with<L: SearchLane>(states: &mut [[u64; 25]]) {
