@@ -213,17 +213,16 @@ fn ams8(a: &[__m512i], n: &[__m512i], n0inv: __m512i, acc: &mut [__m512i], out: 
         x = _mm512_madd52lo_epu64(acc[2 * i + 3], a0, a[i + 3]);
         x = _mm512_madd52hi_epu64(x, a0, a[i + 2]);
         acc[2 * i + 3] = _mm512_madd52lo_epu64(x, a1, a[i + 2]);
-        let (mut p1, mut p2) = (a[i + 3], a[i + 2]);
-        for m in i + 4..l {
-            let am = a[m];
-            let mut x = acc[i + m];
-            x = _mm512_madd52lo_epu64(x, a0, am);
-            x = _mm512_madd52hi_epu64(x, a0, p1);
-            x = _mm512_madd52lo_epu64(x, a1, p1);
-            x = _mm512_madd52hi_epu64(x, a1, p2);
-            acc[i + m] = x;
-            (p2, p1) = (p1, am);
+        // Positions i+4..i+L-1, with a_m, a_{m-1}, a_{m-2} from windows of a (memory operands,
+        // no bounds checks, no register shuffling).
+        for (x, w) in acc[2 * i + 4..i + l].iter_mut().zip(a[i + 2..].windows(3)) {
+            let (am2, am1, am) = (w[0], w[1], w[2]);
+            let mut v = _mm512_madd52lo_epu64(*x, a0, am);
+            v = _mm512_madd52hi_epu64(v, a0, am1);
+            v = _mm512_madd52lo_epu64(v, a1, am1);
+            *x = _mm512_madd52hi_epu64(v, a1, am2);
         }
+        let (p1, p2) = (a[l - 1], a[l - 2]);
         let mut x = _mm512_madd52hi_epu64(acc[i + l], a0, p1);
         x = _mm512_madd52lo_epu64(x, a1, p1);
         acc[i + l] = _mm512_madd52hi_epu64(x, a1, p2);
@@ -263,20 +262,10 @@ fn ams8(a: &[__m512i], n: &[__m512i], n0inv: __m512i, acc: &mut [__m512i], out: 
             if i + 3 < l {
                 factors = reduce_head(acc, i + 2, n, n0inv);
             }
-            let (mut n1, mut n2) = (n[3], n[2]);
-            let mut j = 4;
-            while j + 1 < l {
-                let (nj, nk) = (n[j], n[j + 1]);
-                acc[i + j] = reduce_position(acc[i + j], qs, nj, n1, n2);
-                acc[i + j + 1] = reduce_position(acc[i + j + 1], qs, nk, nj, n1);
-                (n2, n1) = (nj, nk);
-                j += 2;
+            for (x, w) in acc[i + 4..i + l].iter_mut().zip(n[2..].windows(3)) {
+                *x = reduce_position(*x, qs, w[2], w[1], w[0]);
             }
-            if j < l {
-                let nj = n[j];
-                acc[i + j] = reduce_position(acc[i + j], qs, nj, n1, n2);
-                (n2, n1) = (n1, nj);
-            }
+            let (n1, n2) = (n[l - 1], n[l - 2]);
             acc[i + l] = reduce_position(acc[i + l], qs, zero, n1, n2);
             acc[i + l + 1] = _mm512_madd52hi_epu64(acc[i + l + 1], qs.1, n1);
             i += 2;
