@@ -1,6 +1,17 @@
-//! `ixi-node-link`: the node side of the authenticated QUIC link that miners and verifiers
-//! connect to, next to a real Ixian DLT node or on the embedded devnet.
+//! `ixi-node-link`: the authenticated QUIC link between `ixi-link` and its workers.
 //!
-//! Not built yet: this crate reserves its place in the workspace layout. The protocol state
-//! machines will live in the sans-IO crate `ixi-link-proto` (no tokio, no quinn, time passed in);
-//! this crate will own the quinn endpoint and the node backends.
+//! Both ends are authenticated by pinned keys, with no certificate authority:
+//! - [`identity`]: each side has a key and a self-signed certificate in its data directory; its
+//!   [`Pin`] is the SHA-256 of the certificate's public key (SubjectPublicKeyInfo).
+//! - [`tls`]: the link serves only workers whose pins it has authorized, and a worker connects
+//!   only to the pin it was given. TLS 1.3 only, no 0-RTT.
+//! - [`transport`]: QUIC endpoints with keep-alives well inside the idle timeout, and one
+//!   bidirectional stream per session carrying `ixi-link-proto` frames.
+//!
+//! The protocol itself (messages, session state machines) is sans-IO in `ixi-link-proto`.
+
+pub mod identity;
+pub mod tls;
+pub mod transport;
+
+pub use identity::{AuthorizedPins, Identity, Pin};
