@@ -112,6 +112,27 @@ impl Core {
         reason
     }
 
+    /// Decodes received bytes into messages; stops at a malformed frame, which closes the
+    /// session (with an Error frame to the peer) and is returned as the close reason.
+    fn receive(&mut self, now: Instant, bytes: &[u8]) -> (Vec<Message>, Option<CloseReason>) {
+        let mut messages = Vec::new();
+        if self.closed.is_some() {
+            return (messages, None);
+        }
+        self.last_received = now;
+        self.decoder.push(bytes);
+        loop {
+            match self.decoder.next_message() {
+                Ok(Some(m)) => messages.push(m),
+                Ok(None) => return (messages, None),
+                Err(e) => {
+                    let reason = self.fail(now, codes::MALFORMED, CloseReason::Malformed(e));
+                    return (messages, Some(reason));
+                }
+            }
+        }
+    }
+
     fn poll_timeout(&self) -> Option<Instant> {
         self.closed.is_none().then(|| {
             (self.last_sent + self.config.heartbeat_interval)
@@ -239,25 +260,15 @@ impl WorkerSession {
 
     /// Feeds received bytes. Call `poll_transmit` and `poll_event` after it.
     pub fn handle(&mut self, now: Instant, bytes: &[u8]) {
-        if self.core.closed.is_some() {
-            return;
-        }
-        self.core.last_received = now;
-        self.core.decoder.push(bytes);
-        loop {
-            match self.core.decoder.next_message() {
-                Ok(Some(message)) => self.on_message(now, message),
-                Ok(None) => break,
-                Err(e) => {
-                    let reason = self
-                        .core
-                        .fail(now, codes::MALFORMED, CloseReason::Malformed(e));
-                    self.events.push_back(WorkerEvent::Closed(reason));
-                }
-            }
+        let (messages, malformed) = self.core.receive(now, bytes);
+        for message in messages {
             if self.core.closed.is_some() {
-                break;
+                return;
             }
+            self.on_message(now, message);
+        }
+        if let Some(reason) = malformed {
+            self.events.push_back(WorkerEvent::Closed(reason));
         }
     }
 
@@ -475,25 +486,15 @@ impl LinkSession {
 
     /// Feeds received bytes. Call `poll_transmit` and `poll_event` after it.
     pub fn handle(&mut self, now: Instant, bytes: &[u8]) {
-        if self.core.closed.is_some() {
-            return;
-        }
-        self.core.last_received = now;
-        self.core.decoder.push(bytes);
-        loop {
-            match self.core.decoder.next_message() {
-                Ok(Some(message)) => self.on_message(now, message),
-                Ok(None) => break,
-                Err(e) => {
-                    let reason = self
-                        .core
-                        .fail(now, codes::MALFORMED, CloseReason::Malformed(e));
-                    self.events.push_back(LinkEvent::Closed(reason));
-                }
-            }
+        let (messages, malformed) = self.core.receive(now, bytes);
+        for message in messages {
             if self.core.closed.is_some() {
-                break;
+                return;
             }
+            self.on_message(now, message);
+        }
+        if let Some(reason) = malformed {
+            self.events.push_back(LinkEvent::Closed(reason));
         }
     }
 
