@@ -323,21 +323,6 @@ pub fn f1600<L: Lane>(a: &mut [L; 25]) {
     }
 }
 
-/// Keccak-f\[1600\] that returns only lane 7 of the result: 23 full rounds, then the last round's
-/// theta for every column but rho, pi and chi only for the lanes lane 7 needs.
-///
-/// Lane 7 holds output bytes 56..64, the most significant word of a 64-byte hash read as a
-/// little-endian integer: enough to reject almost every attempt.
-#[inline(always)]
-pub fn f1600_lane7<L: Lane>(a: &mut [L; 25]) -> L {
-    for pair in ROUND_CONSTANTS[..22].chunks_exact(2) {
-        round(a, pair[0]);
-        round(a, pair[1]);
-    }
-    round(a, ROUND_CONSTANTS[22]);
-    last_round_lane7(a)
-}
-
 /// Keccak-f\[1600\] whose caller reads only lanes 0..8 (a 64-byte digest): the last round
 /// computes chi only for those lanes. Lanes 8..25 of the result are unspecified.
 #[inline(always)]
@@ -428,17 +413,13 @@ mod tests {
     }
 
     #[test]
-    fn lane7_shortcut_matches_the_full_permutation() {
-        let mut s = [0u64; 25];
-        for (i, lane) in s.iter_mut().enumerate() {
-            *lane = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
+    fn digest_shortcut_matches_the_full_permutation() {
+        let s: [u64; 25] = std::array::from_fn(|i| (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let mut full = s;
         f1600(&mut full);
         let mut digest_only = s;
         f1600_digest(&mut digest_only);
         assert_eq!(digest_only[..8], full[..8]);
-        assert_eq!(f1600_lane7(&mut s), full[7]);
     }
 
     #[test]
