@@ -174,14 +174,24 @@ impl RsaPublicKey {
     /// The modulus size in bits, ignoring leading zero bytes.
     #[must_use]
     pub fn modulus_bits(&self) -> usize {
-        let trimmed: &[u8] = match self.modulus.iter().position(|&b| b != 0) {
-            Some(i) => &self.modulus[i..],
-            None => &[],
-        };
-        match trimmed.first() {
-            Some(&top) => trimmed.len() * 8 - top.leading_zeros() as usize,
-            None => 0,
-        }
+        bit_length_be(&self.modulus)
+    }
+}
+
+/// A big-endian unsigned integer without its leading zero bytes (empty for zero).
+#[must_use]
+pub fn trim_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    &bytes[first..]
+}
+
+/// The bit length of a big-endian unsigned integer (0 for zero).
+#[must_use]
+pub fn bit_length_be(bytes: &[u8]) -> usize {
+    let trimmed = trim_leading_zeros(bytes);
+    match trimmed.first() {
+        Some(&top) => trimmed.len() * 8 - top.leading_zeros() as usize,
+        None => 0,
     }
 }
 
@@ -200,6 +210,15 @@ mod tests {
         assert_eq!(bytes.len(), 272);
         assert_eq!(RsaPublicKey::parse(&bytes).unwrap(), key);
         assert_eq!(key.modulus_bits(), 2048);
+    }
+
+    #[test]
+    fn bit_lengths_of_big_endian_integers() {
+        assert_eq!(bit_length_be(&[]), 0);
+        assert_eq!(bit_length_be(&[0, 0]), 0);
+        assert_eq!(bit_length_be(&[0, 1]), 1);
+        assert_eq!(bit_length_be(&[0, 0x80, 0]), 16);
+        assert_eq!(trim_leading_zeros(&[0, 0, 5, 0]), &[5, 0]);
     }
 
     #[test]

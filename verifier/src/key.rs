@@ -1,6 +1,6 @@
 //! A verifying key, parsed and precomputed once.
 
-use ixi_formats::pubkey::RsaPublicKey;
+use ixi_formats::pubkey::{RsaPublicKey, bit_length_be, trim_leading_zeros};
 use ixi_kernels::mont::{MAX_MODULUS_BITS, Modulus};
 use num_bigint::BigUint;
 
@@ -23,11 +23,6 @@ pub struct VerifyingKey {
     montgomery: Option<Modulus>,
 }
 
-fn strip_zeros(bytes: &[u8]) -> &[u8] {
-    let first = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
-    &bytes[first..]
-}
-
 impl VerifyingKey {
     /// A key in the Ixian layout (528-byte v0/v1, 272-byte v2, 523-byte legacy).
     ///
@@ -48,19 +43,13 @@ impl VerifyingKey {
     /// # Errors
     /// [`KeyRejected`] naming the failed check.
     pub fn from_components(modulus: &[u8], exponent: &[u8]) -> Result<Self, KeyRejected> {
-        let n = strip_zeros(modulus);
-        let e = strip_zeros(exponent);
-        let bits = match n.first() {
-            Some(&top) => n.len() * 8 - top.leading_zeros() as usize,
-            None => 0,
-        };
+        let n = trim_leading_zeros(modulus);
+        let e = trim_leading_zeros(exponent);
+        let bits = bit_length_be(n);
         if bits == 0 || bits > OPENSSL_MAX_MODULUS_BITS {
             return Err(KeyRejected::ModulusSize(bits));
         }
-        let e_bits = match e.first() {
-            Some(&top) => e.len() * 8 - top.leading_zeros() as usize,
-            None => 0,
-        };
+        let e_bits = bit_length_be(e);
         let e_below_n = e.len() < n.len() || (e.len() == n.len() && e < n);
         if !e_below_n || (bits > OPENSSL_SMALL_MODULUS_BITS && e_bits > 64) {
             return Err(KeyRejected::BadExponent);
@@ -131,6 +120,15 @@ impl VerifyingKey {
     pub fn signature_in_range(&self, signature: &[u8]) -> bool {
         // Equal lengths: big-endian byte order is numeric order.
         signature.len() == self.modulus.len() && signature < &self.modulus[..]
+    }
+
+    /// The specification itself, on the exact portable path: the signature is in range and
+    /// `s^e mod n` is the PKCS#1 v1.5 SHA-512 encoding of `message`. The differential oracle
+    /// the fast paths are tested against.
+    #[must_use]
+    pub fn verify_exact_vartime(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.signature_in_range(signature)
+            && crate::padding::is_encoding_of(&self.public_op_vartime(signature), message)
     }
 
     /// `s^e mod n` for a signature in range, as `k` big-endian bytes, on the exact portable
