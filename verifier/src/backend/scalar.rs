@@ -9,7 +9,6 @@ use rayon::prelude::*;
 use super::VerifyBackend;
 use crate::batch::VerifyItem;
 use crate::key::VerifyingKey;
-use crate::padding::is_encoding_of;
 
 /// Whether aws-lc verifies this key as OpenSSL does. AWS-LC (like BoringSSL) takes 1024- to
 /// 8192-bit moduli and odd exponents from 3 to 2^33 - 1; OpenSSL takes more (even exponents,
@@ -39,15 +38,7 @@ pub(crate) fn verify_one_scalar(key: &VerifyingKey, message: &[u8], signature: &
             )
             .is_ok();
     }
-    verify_exact_vartime(key, message, signature)
-}
-
-/// The specification itself, with arbitrary-size integers: `s^e mod n == EM`.
-pub(crate) fn verify_exact_vartime(key: &VerifyingKey, message: &[u8], signature: &[u8]) -> bool {
-    if !key.signature_in_range(signature) {
-        return false;
-    }
-    is_encoding_of(&key.public_op_vartime(signature), message)
+    key.verify_exact_vartime(message, signature)
 }
 
 /// The scalar backend.
