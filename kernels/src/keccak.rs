@@ -100,16 +100,22 @@ impl Lane for u64 {
     }
 }
 
-/// The theta, rho and pi steps: returns the 25 lanes `B` that chi combines.
+/// Theta's column parities `C[x] = A[x,0] ^ … ^ A[x,4]`.
 #[inline(always)]
-fn theta_rho_pi<L: Lane>(a: &[L; 25]) -> [L; 25] {
-    let c = [
+fn column_parities<L: Lane>(a: &[L; 25]) -> [L; 5] {
+    [
         L::xor5(a[0], a[5], a[10], a[15], a[20]),
         L::xor5(a[1], a[6], a[11], a[16], a[21]),
         L::xor5(a[2], a[7], a[12], a[17], a[22]),
         L::xor5(a[3], a[8], a[13], a[18], a[23]),
         L::xor5(a[4], a[9], a[14], a[19], a[24]),
-    ];
+    ]
+}
+
+/// The theta, rho and pi steps: returns the 25 lanes `B` that chi combines.
+#[inline(always)]
+fn theta_rho_pi<L: Lane>(a: &[L; 25]) -> [L; 25] {
+    let c = column_parities(a);
     let d0 = c[4].xor(c[1].rotl::<1>());
     let d1 = c[0].xor(c[2].rotl::<1>());
     let d2 = c[1].xor(c[3].rotl::<1>());
@@ -184,11 +190,7 @@ fn chi_iota<L: Lane>(b: &[L; 25], rc: u64) -> [L; 25] {
 /// keeps 16-register AVX2 from spilling more than it must.
 #[inline(always)]
 fn round<L: Lane>(a: &mut [L; 25], rc: u64) {
-    let c0 = L::xor5(a[0], a[5], a[10], a[15], a[20]);
-    let c1 = L::xor5(a[1], a[6], a[11], a[16], a[21]);
-    let c2 = L::xor5(a[2], a[7], a[12], a[17], a[22]);
-    let c3 = L::xor5(a[3], a[8], a[13], a[18], a[23]);
-    let c4 = L::xor5(a[4], a[9], a[14], a[19], a[24]);
+    let [c0, c1, c2, c3, c4] = column_parities(a);
     let (r0, r1, r2, r3) = (
         c0.rotl::<1>(),
         c1.rotl::<1>(),
@@ -299,11 +301,7 @@ fn round<L: Lane>(a: &mut [L; 25], rc: u64) {
 /// rho, pi and chi only for the three lanes lane 7 combines. Iota touches only lane 0.
 #[inline(always)]
 fn last_round_lane7<L: Lane>(a: &[L; 25]) -> L {
-    let c0 = L::xor5(a[0], a[5], a[10], a[15], a[20]);
-    let c1 = L::xor5(a[1], a[6], a[11], a[16], a[21]);
-    let c2 = L::xor5(a[2], a[7], a[12], a[17], a[22]);
-    let c3 = L::xor5(a[3], a[8], a[13], a[18], a[23]);
-    let c4 = L::xor5(a[4], a[9], a[14], a[19], a[24]);
+    let [c0, c1, c2, c3, c4] = column_parities(a);
     let d0 = c4.xor(c1.rotl::<1>());
     let d1 = c0.xor(c2.rotl::<1>());
     let d2 = c1.xor(c3.rotl::<1>());
