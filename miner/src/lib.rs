@@ -9,10 +9,14 @@
 //!   workers repeat work, jobs replaced atomically, and every solution that beats the best one
 //!   so far re-verified on the plain `sha3` path before it is reported.
 //! - [`selfcheck`]: the known-answer check `bench` runs before measuring.
+//! - [`connect`]: a miner working for an `ixi-link` over QUIC.
+//! - [`rate`]: rate windows for status lines.
 //! - [`hashline`]: the `hash` subcommand's line protocol.
 
 pub mod backend;
+pub mod connect;
 pub mod hashline;
 pub mod job;
+pub mod rate;
 pub mod scheduler;
 pub mod selfcheck;

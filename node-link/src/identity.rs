@@ -48,6 +48,12 @@ impl Pin {
         let spki = subject_public_key_info(der).map_err(IdentityError::Certificate)?;
         Ok(Self(Sha256::digest(spki).into()))
     }
+
+    /// The 32 digest bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
 }
 
 impl fmt::Display for Pin {
@@ -191,6 +197,12 @@ impl Identity {
         write_private(&key_path, &identity.key_pkcs8)?;
         std::fs::write(&cert_path, &identity.cert_der).map_err(|e| io_error(&cert_path, e))?;
         Ok((identity, true))
+    }
+
+    /// Whether `dir` holds an identity.
+    #[must_use]
+    pub fn exists(dir: &Path) -> bool {
+        dir.join(KEY_FILE).exists() && dir.join(CERT_FILE).exists()
     }
 
     /// This identity's pin.

@@ -169,4 +169,76 @@ impl FramedStream {
         // Already finished or reset: nothing left to do.
         let _ = self.send.finish();
     }
+
+    /// Splits the stream for a driver loop: frames go out through the returned sender; what
+    /// arrives is read by a task of its own and handed over as [`Received`] chunks, so the loop
+    /// can wait on it next to timers and other channels.
+    #[must_use]
+    pub fn into_split(self) -> (FrameSender, tokio::sync::mpsc::Receiver<Received>) {
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        let mut recv = self.recv;
+        let mut buffer = self.buffer;
+        tokio::spawn(async move {
+            loop {
+                let received = match recv.read(&mut buffer).await {
+                    Ok(Some(n)) => Received::Bytes(buffer[..n].to_vec()),
+                    Ok(None) => Received::Finished,
+                    Err(e) => Received::Lost(e.to_string()),
+                };
+                let done = !matches!(received, Received::Bytes(_));
+                if tx.send(received).await.is_err() || done {
+                    return;
+                }
+            }
+        });
+        (FrameSender { send: self.send }, rx)
+    }
+}
+
+/// What the reading half of a split stream reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// Bytes, in order.
+    Bytes(Vec<u8>),
+    /// The peer finished its side.
+    Finished,
+    /// The connection or stream broke.
+    Lost(String),
+}
+
+/// The sending half of a split stream.
+pub struct FrameSender {
+    send: quinn::SendStream,
+}
+
+impl FrameSender {
+    /// Writes raw frame bytes.
+    ///
+    /// # Errors
+    /// [`TransportError::Lost`].
+    pub async fn write(&mut self, frame: &[u8]) -> Result<(), TransportError> {
+        self.send
+            .write_all(frame)
+            .await
+            .map_err(|e| TransportError::Lost(e.to_string()))
+    }
+
+    /// Finishes the stream and waits (at most `grace`) until the peer has read everything, so
+    /// that a last Error frame arrives before the connection closes.
+    pub async fn finish_and_wait(&mut self, grace: std::time::Duration) {
+        if self.send.finish().is_ok() {
+            // Timed out or stopped: the connection closes either way.
+            let _ = tokio::time::timeout(grace, self.send.stopped()).await;
+        }
+    }
+}
+
+/// The pin of the peer's certificate on an established connection.
+#[must_use]
+pub fn peer_pin(connection: &quinn::Connection) -> Option<Pin> {
+    let identity = connection.peer_identity()?;
+    let certs = identity
+        .downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>()
+        .ok()?;
+    Pin::of_certificate(certs.first()?.as_ref()).ok()
 }

@@ -20,6 +20,7 @@
 pub mod backend;
 mod batch;
 mod cache;
+pub mod connect;
 pub mod context;
 mod error;
 mod key;

@@ -18,7 +18,7 @@ use serde_json::json;
 use sha3::{Digest as _, Sha3_512};
 
 use super::BenchArgs;
-use super::rate::human;
+use ixi_miner::rate::human;
 
 pub(super) fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if !(args.seconds > 0.0 && args.seconds.is_finite()) {

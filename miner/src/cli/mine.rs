@@ -14,7 +14,7 @@ use ixi_miner::scheduler::{Miner, MinerConfig, MinerEvent, Solution};
 use serde_json::json;
 
 use super::MineArgs;
-use super::rate::{RateMeter, human};
+use ixi_miner::rate::{RateMeter, human};
 
 pub(super) fn run(args: &MineArgs) -> anyhow::Result<()> {
     let prefix = hex::decode(args.challenge.trim())

@@ -1,10 +1,10 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod bench;
+mod connect;
 mod devices;
 mod hash;
 mod mine;
-mod rate;
 
 use std::num::NonZeroUsize;
 
@@ -35,6 +35,32 @@ enum Command {
     Bench(BenchArgs),
     /// List the backends this machine offers and the CPU features detected.
     Devices(DevicesArgs),
+    /// Create this miner's identity (key and certificate) in a data directory and print its pin,
+    /// which the link operator authorizes with `ixi-link authorize`.
+    Init(InitArgs),
+    /// Mine for an ixi-link over QUIC: jobs from the link, solutions to it, reconnecting forever.
+    Connect(ConnectArgs),
+}
+
+#[derive(Debug, Args)]
+struct InitArgs {
+    /// Where the identity is kept (created if missing).
+    #[arg(long)]
+    data_dir: std::path::PathBuf,
+    /// Print {"pin": ...} as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ConnectArgs {
+    #[command(flatten)]
+    link: ixi_node_link::cli::LinkArgs,
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Nonce length in bytes, 2..=64 (the link's prefix takes its first bytes).
+    #[arg(long, default_value_t = ixi_miner::job::DEFAULT_NONCE_LEN)]
+    nonce_len: usize,
 }
 
 /// Backend and thread options shared by `mine` and `bench`.
@@ -130,5 +156,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Mine(args) => mine::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Devices(args) => devices::run(&args),
+        Command::Init(args) => connect::init(&args),
+        Command::Connect(args) => connect::run(&args),
     }
 }

@@ -139,6 +139,8 @@ pub fn encode(message: &Message, out: &mut Vec<u8>) {
                 SolutionVerdict::Rejected(RejectReason::Duplicate) => 3,
                 SolutionVerdict::Rejected(RejectReason::NotBetter) => 4,
                 SolutionVerdict::Rejected(RejectReason::NodeIdle) => 5,
+                SolutionVerdict::Rejected(RejectReason::InvalidNonce) => 6,
+                SolutionVerdict::Rejected(RejectReason::NotTaken) => 7,
             });
             w.bytes(difficulty_raw);
         }
@@ -324,6 +326,8 @@ fn decode_payload(kind: u8, payload: &[u8]) -> Result<Message, DecodeError> {
                 3 => SolutionVerdict::Rejected(RejectReason::Duplicate),
                 4 => SolutionVerdict::Rejected(RejectReason::NotBetter),
                 5 => SolutionVerdict::Rejected(RejectReason::NodeIdle),
+                6 => SolutionVerdict::Rejected(RejectReason::InvalidNonce),
+                7 => SolutionVerdict::Rejected(RejectReason::NotTaken),
                 v => return Err(invalid("verdict", v)),
             };
             Message::SolutionVerdict {

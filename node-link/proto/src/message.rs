@@ -25,6 +25,27 @@ pub enum RejectReason {
     NotBetter,
     /// The node is not mining now.
     NodeIdle,
+    /// A nonce outside the 2..=64 bytes a node takes.
+    InvalidNonce,
+    /// Forwarded, but the node's status does not show it as its solution (it judged otherwise,
+    /// or its own miner found a better one first).
+    NotTaken,
+}
+
+impl RejectReason {
+    /// A short name for logs and status lines.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stale => "stale",
+            Self::BelowTarget => "below target",
+            Self::Duplicate => "duplicate",
+            Self::NotBetter => "not better",
+            Self::NodeIdle => "node idle",
+            Self::InvalidNonce => "invalid nonce",
+            Self::NotTaken => "not taken by the node",
+        }
+    }
 }
 
 /// The link's judgement of a solution.
@@ -90,9 +111,9 @@ pub enum Message {
         block_height: u64,
         /// `varint(blockNum) ‖ blockHash ‖ addressNoChecksum ‖ pubKeyPart`.
         challenge_prefix: Vec<u8>,
-        /// Minimum difficulty, raw IxiNumber amount as unsigned little-endian bytes.
+        /// Minimum difficulty, raw IxiNumber amount as two's-complement little-endian bytes (`IxiNumber::getBytes`).
         min_difficulty_raw: Vec<u8>,
-        /// Best difficulty already forwarded for this block (raw, unsigned LE; empty if none).
+        /// Best difficulty already forwarded for this block (same encoding; empty if none).
         best_difficulty_raw: Vec<u8>,
         /// Drop the current job at once.
         replace_now: bool,
@@ -112,7 +133,7 @@ pub enum Message {
         nonce: Vec<u8>,
         /// Accepted or why not.
         verdict: SolutionVerdict,
-        /// The difficulty the link computed (raw, unsigned LE).
+        /// The difficulty the link computed (same encoding; empty when it has none).
         difficulty_raw: Vec<u8>,
     },
     /// Link → verifier: signatures to verify.

@@ -177,9 +177,9 @@ pub enum WorkerEvent {
         block_height: u64,
         /// Challenge prefix.
         challenge_prefix: Vec<u8>,
-        /// Minimum difficulty, raw unsigned LE.
+        /// Minimum difficulty, IxiNumber bytes (two's-complement LE).
         min_difficulty_raw: Vec<u8>,
-        /// Best already forwarded, raw unsigned LE.
+        /// Best already forwarded, IxiNumber bytes (two's-complement LE).
         best_difficulty_raw: Vec<u8>,
         /// Drop the current job at once.
         replace_now: bool,
@@ -192,7 +192,7 @@ pub enum WorkerEvent {
         nonce: Vec<u8>,
         /// Accepted or why not.
         verdict: SolutionVerdict,
-        /// The difficulty the link computed, raw unsigned LE.
+        /// The difficulty the link computed, IxiNumber bytes (two's-complement LE).
         difficulty_raw: Vec<u8>,
     },
     /// Signatures to verify (verifiers).
@@ -498,7 +498,7 @@ impl LinkSession {
         }
     }
 
-    fn fail(&mut self, now: Instant, code: u16, what: String) {
+    fn fail_with(&mut self, now: Instant, code: u16, what: String) {
         let reason = self
             .core
             .fail(now, code, CloseReason::ProtocolViolation(what));
@@ -519,7 +519,7 @@ impl LinkSession {
                 measured_rate,
             } if self.state == LinkState::AwaitingHello => {
                 if protocol_version != PROTOCOL_VERSION {
-                    return self.fail(
+                    return self.fail_with(
                         now,
                         codes::VERSION,
                         format!("protocol version {protocol_version}, this link speaks {PROTOCOL_VERSION}"),
@@ -547,7 +547,7 @@ impl LinkSession {
                 LinkEvent::Closed(reason)
             }
             other => {
-                return self.fail(
+                return self.fail_with(
                     now,
                     codes::PROTOCOL_VIOLATION,
                     format!("unexpected {} from the worker", name(&other)),
@@ -710,6 +710,13 @@ impl LinkSession {
     pub fn handle_timeout(&mut self, now: Instant) {
         if let Some(reason) = self.core.handle_timeout(now) {
             self.events.push_back(LinkEvent::Closed(reason));
+        }
+    }
+
+    /// Closes the session with an Error frame telling the worker what it did wrong.
+    pub fn fail(&mut self, now: Instant, message: String) {
+        if self.core.closed.is_none() {
+            self.fail_with(now, codes::PROTOCOL_VIOLATION, message);
         }
     }
 

@@ -15,7 +15,23 @@ use ixi_link_proto::{
 use proptest::prelude::*;
 
 fn samples() -> Vec<Message> {
-    vec![
+    let every_rejection = [
+        RejectReason::Stale,
+        RejectReason::BelowTarget,
+        RejectReason::Duplicate,
+        RejectReason::NotBetter,
+        RejectReason::NodeIdle,
+        RejectReason::InvalidNonce,
+        RejectReason::NotTaken,
+    ]
+    .into_iter()
+    .map(|reason| Message::SolutionVerdict {
+        job_id: 9,
+        nonce: reason.as_str().as_bytes().to_vec(),
+        verdict: SolutionVerdict::Rejected(reason),
+        difficulty_raw: vec![1],
+    });
+    let mut all = vec![
         Message::Hello {
             role: Role::Miner,
             protocol_version: 1,
@@ -90,7 +106,9 @@ fn samples() -> Vec<Message> {
             code: 2,
             message: "unexpected Job".into(),
         },
-    ]
+    ];
+    all.extend(every_rejection);
+    all
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Command-line interface: argument definitions and dispatch.
 
 mod bench;
+mod connect;
 #[rustfmt::skip]
 mod bench_data;
 mod devices;
@@ -34,6 +35,30 @@ enum Command {
     Bench(BenchArgs),
     /// List the backends this machine offers and the CPU features detected.
     Devices(DevicesArgs),
+    /// Create this verifier's identity (key and certificate) in a data directory and print its
+    /// pin, which the link operator authorizes with `ixi-link authorize`.
+    Init(InitArgs),
+    /// Verify for an ixi-link over QUIC: batches from the link, verdicts to it, reconnecting
+    /// forever.
+    Connect(ConnectArgs),
+}
+
+#[derive(Debug, Args)]
+struct InitArgs {
+    /// Where the identity is kept (created if missing).
+    #[arg(long)]
+    data_dir: std::path::PathBuf,
+    /// Print {"pin": ...} as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ConnectArgs {
+    #[command(flatten)]
+    link: ixi_node_link::cli::LinkArgs,
+    #[command(flatten)]
+    engine: EngineArgs,
 }
 
 /// Backend and thread options.
@@ -113,5 +138,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(args) => verify::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Devices(args) => devices::run(&args),
+        Command::Init(args) => connect::init(&args),
+        Command::Connect(args) => connect::run(&args),
     }
 }

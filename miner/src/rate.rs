@@ -1,23 +1,27 @@
-//! Hash-rate windows over a counter sampled about once a second.
+//! Rate windows over a counter sampled about once a second, and human-readable rates.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// Samples of a monotonic attempt counter, kept for the longest window.
-pub(super) struct RateMeter {
+#[derive(Debug)]
+pub struct RateMeter {
     samples: VecDeque<(Instant, u64)>,
     keep: Duration,
 }
 
 impl RateMeter {
-    pub(super) fn new(keep: Duration) -> Self {
+    /// A meter keeping samples for windows up to `keep`.
+    #[must_use]
+    pub fn new(keep: Duration) -> Self {
         Self {
             samples: VecDeque::new(),
             keep,
         }
     }
 
-    pub(super) fn record(&mut self, now: Instant, total: u64) {
+    /// Records the counter's value at `now`.
+    pub fn record(&mut self, now: Instant, total: u64) {
         self.samples.push_back((now, total));
         while let Some(&(t, _)) = self.samples.front() {
             if now.duration_since(t) > self.keep + Duration::from_secs(1) {
@@ -29,7 +33,8 @@ impl RateMeter {
     }
 
     /// Attempts per second over the last `window` (or as much of it as has been seen).
-    pub(super) fn rate(&self, window: Duration) -> f64 {
+    #[must_use]
+    pub fn rate(&self, window: Duration) -> f64 {
         let Some(&(now, last)) = self.samples.back() else {
             return 0.0;
         };
@@ -51,7 +56,8 @@ impl RateMeter {
 }
 
 /// `1234567.0` → `"1.23 M"`.
-pub(super) fn human(rate: f64) -> String {
+#[must_use]
+pub fn human(rate: f64) -> String {
     if rate >= 1e9 {
         format!("{:.2} G", rate / 1e9)
     } else if rate >= 1e6 {
