@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use ixi_formats::number::IxiNumber;
 use ixi_link_proto::session::WorkerEvent;
-use ixi_link_proto::{Role, SolutionVerdict};
+use ixi_link_proto::{IdleReason, Role, SolutionVerdict};
 use ixi_node_link::Identity;
 use ixi_node_link::worker::{LinkUpdate, ToLink, WorkerOptions, spawn_worker};
 use tokio::sync::{mpsc, watch};
@@ -139,6 +139,10 @@ pub async fn run(
                                 say(&mut state, format!("solution rejected ({}), difficulty {shown}", reason.as_str()));
                             }
                         }
+                    }
+                    WorkerEvent::Idle { reason: IdleReason::Unreachable, detail } => {
+                        // The block may still be current when the node answers again.
+                        say(&mut state, format!("the link cannot reach its node ({detail}); mining on"));
                     }
                     WorkerEvent::Idle { reason, detail } => {
                         miner.clear_job();

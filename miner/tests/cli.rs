@@ -283,3 +283,50 @@ fn every_subcommand_has_help() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"));
     }
 }
+
+#[path = "../../node-link/server/tests/connect_support.rs"]
+mod connect_support;
+
+#[tokio::test]
+async fn connect_mines_for_a_link_until_a_solution_is_accepted() {
+    let chain = ixi_link_server::simulate::SimConfig {
+        block_interval: std::time::Duration::from_secs(120),
+        min_difficulty: IxiNumber::from_whole(1_000_000),
+        block_signatures: 0,
+        transactions: 0,
+        ..Default::default()
+    };
+    let stats =
+        connect_support::connect_until(env!("CARGO_BIN_EXE_ixi-miner"), "miner", chain, |s| {
+            s.solutions_accepted >= 1
+        })
+        .await;
+    assert!(stats.best_difficulty.unwrap() >= IxiNumber::from_whole(1_000_000));
+}
+
+#[test]
+fn connect_without_an_identity_says_what_to_do() {
+    let dir = connect_support::temp_dir("miner-none");
+    let out = run(&[
+        "connect",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--link",
+        "127.0.0.1:9",
+        "--link-pin",
+        &"00".repeat(32),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no identity") && err.contains("init"), "{err}");
+    let out = run(&[
+        "connect",
+        "--data-dir",
+        "x",
+        "--link",
+        "h:1",
+        "--link-pin",
+        "zz",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--link-pin"));
+}

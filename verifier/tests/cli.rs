@@ -169,3 +169,27 @@ fn devices_and_help() {
         assert!(out.status.success(), "{sub} --help");
     }
 }
+
+#[path = "../../node-link/server/tests/connect_support.rs"]
+mod connect_support;
+
+#[tokio::test]
+async fn connect_verifies_for_a_link_with_every_verdict_right() {
+    let chain = ixi_link_server::simulate::SimConfig {
+        block_interval: std::time::Duration::from_secs(1),
+        block_signatures: 12,
+        transactions: 2,
+        corrupt_percent: 30,
+        signer_keys: 2,
+        wallet_keys: 1,
+        ..Default::default()
+    };
+    let stats = connect_support::connect_until(
+        env!("CARGO_BIN_EXE_ixi-verifier"),
+        "verifier",
+        chain,
+        |s| s.signatures_verified >= 28,
+    )
+    .await;
+    assert_eq!(stats.verdict_mismatches, 0);
+}

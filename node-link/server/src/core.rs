@@ -287,21 +287,26 @@ impl LinkCore {
         match &state {
             NodeState::Mining(challenge) => {
                 let same = self.job.as_ref().is_some_and(|j| &j.challenge == challenge);
+                let was_idle = matches!(self.node, Some(NodeState::Idle { .. }));
+                self.stats.idle = None;
                 if same {
                     actions.extend(self.retry_forwards());
+                    if was_idle {
+                        // Back from an unreachable spell: miners that paused get the job again.
+                        actions.extend(self.to_miners(true));
+                    }
                 } else {
                     if self.stats.height != Some(challenge.block_height) {
                         self.stats.blocks += 1;
                     }
                     self.stats.height = Some(challenge.block_height);
-                    self.stats.idle = None;
+                    actions.extend(self.answer_abandoned(RejectReason::Stale));
                     self.job = Some(JobState {
                         job_id: job_id_of(challenge),
                         challenge: challenge.clone(),
                         best: None,
                         nonces: HashMap::new(),
                     });
-                    actions.extend(self.answer_abandoned(RejectReason::Stale));
                     actions.extend(self.to_miners(true));
                 }
             }

@@ -155,11 +155,14 @@ async fn accept_loop(
     inputs: mpsc::UnboundedSender<Input>,
 ) {
     let mut next_conn: ConnId = 1;
+    // Connection tasks live in the set, so stopping the acceptor stops them all.
+    let mut connections = tokio::task::JoinSet::new();
     while let Some(incoming) = endpoint.accept().await {
+        while connections.try_join_next().is_some() {}
         let conn = next_conn;
         next_conn += 1;
         let inputs = inputs.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let remote = incoming.remote_address();
             match incoming.await {
                 Ok(connection) => serve_connection(conn, connection, session, inputs).await,
