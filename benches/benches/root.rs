@@ -8,6 +8,7 @@
 use criterion::{criterion_group, criterion_main};
 
 mod keccak;
+mod link;
 mod pow_search;
 mod rsa_verify;
 
@@ -15,6 +16,8 @@ criterion_group!(
     benches,
     keccak::permutation,
     pow_search::search_batch,
-    rsa_verify::verify_batch
+    rsa_verify::verify_batch,
+    link::codec,
+    link::judging
 );
 criterion_main!(benches);

@@ -116,7 +116,7 @@ struct Worker {
     in_flight: usize,
 }
 
-/// What the link knows of one nonce of the current job.
+/// What the link knows of one forwarded nonce of the current job.
 struct NonceRecord {
     peer: PeerKey,
     /// `None` while the node is being asked.
@@ -431,19 +431,19 @@ impl LinkCore {
             Some(d) if job.best.as_ref().is_some_and(|b| d <= b) => Some(RejectReason::NotBetter),
             Some(_) => None,
         };
-        let mut record = NonceRecord {
-            peer,
-            verdict: verdict.map(SolutionVerdict::Rejected),
-            difficulty: judged.clone(),
-            waiting: Vec::new(),
-            retry: false,
-        };
         if let Some(reason) = verdict {
-            job.nonces.insert(nonce.clone(), record);
+            // Not remembered: judging it again gives the same answer, and a flood of bad
+            // nonces costs no memory.
             return reject(reason, judged.as_ref(), &mut self.stats);
         }
+        let record = NonceRecord {
+            peer,
+            verdict: None,
+            difficulty: judged.clone(),
+            waiting: vec![(conn, job_id)],
+            retry: false,
+        };
         let difficulty = judged.unwrap_or_default();
-        record.waiting.push((conn, job_id));
         job.best = Some(difficulty.clone());
         let block_height = job.challenge.block_height;
         job.nonces.insert(nonce.clone(), record);
