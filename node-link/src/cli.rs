@@ -1,11 +1,75 @@
 //! Command-line pieces the three binaries share: the worker's link options and `init`.
 
+use std::future::Future;
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use ixi_link_proto::Role;
 
 use crate::identity::{Identity, IdentityError, Pin};
 use crate::worker::WorkerOptions;
+
+/// `init`'s options, the same for the link and every worker.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InitArgs {
+    /// Where the identity is kept (created if missing).
+    #[arg(long)]
+    pub data_dir: PathBuf,
+    /// Print {"pin": ...} as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl InitArgs {
+    /// Creates or reads the identity and returns the line to print (see [`init`]).
+    ///
+    /// # Errors
+    /// [`IdentityError`].
+    pub fn run(&self, name: &str) -> Result<String, IdentityError> {
+        init(&self.data_dir, name, self.json)
+    }
+}
+
+/// Runs a worker's task on a small runtime until Ctrl-C, then tells it to stop (through the
+/// watch it was given) and waits for it. Each second `status()` is drawn on stderr when that is
+/// a terminal.
+///
+/// # Errors
+/// The runtime cannot start.
+pub fn run_until_interrupted<F>(
+    task: impl FnOnce(tokio::sync::watch::Receiver<bool>) -> F,
+    mut status: impl FnMut() -> String,
+) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        let running = tokio::spawn(task(stop));
+        let on_tty = std::io::stderr().is_terminal();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                _ = tick.tick() => if on_tty {
+                    eprint!("\r\x1b[K{}", status());
+                },
+            }
+        }
+        if on_tty {
+            eprintln!();
+        }
+        let _ = stop_tx.send(true);
+        // A panicked task has already said why on stderr.
+        let _ = running.await;
+    });
+    Ok(())
+}
 
 /// How a worker finds and authenticates its link (`connect`).
 #[derive(Debug, Clone, clap::Args)]

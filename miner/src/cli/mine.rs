@@ -10,7 +10,7 @@ use ixi_formats::number::IxiNumber;
 use ixi_formats::varint;
 use ixi_miner::backend::CpuFeatures;
 use ixi_miner::job::{Job, NonceConfig};
-use ixi_miner::scheduler::{Miner, MinerConfig, MinerEvent, Solution};
+use ixi_miner::scheduler::{MinerEvent, Solution};
 use serde_json::json;
 
 use super::MineArgs;
@@ -40,15 +40,7 @@ pub(super) fn run(args: &MineArgs) -> anyhow::Result<()> {
     let block_num = varint::read_u64(job.prefix()).ok().map(|(n, _)| n);
 
     let features = CpuFeatures::detect();
-    let (kind, threads) = args.engine.resolve(&features)?;
-    let miner = Miner::start(
-        MinerConfig {
-            backend: kind,
-            threads,
-            batch: None,
-        },
-        &features,
-    )?;
+    let (miner, kind, threads) = args.engine.start(&features)?;
     let status_on_tty = std::io::stderr().is_terminal();
     if !args.json || status_on_tty {
         eprintln!(

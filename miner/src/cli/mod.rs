@@ -11,6 +11,7 @@ use std::num::NonZeroUsize;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use ixi_miner::backend::{self, BackendChoice, BackendKind, CpuFeatures};
+use ixi_miner::scheduler::{Miner, MinerConfig};
 
 /// Signer proof-of-work search for Ixian DLT nodes, on the fastest hardware this machine has.
 #[derive(Debug, Parser)]
@@ -37,19 +38,9 @@ enum Command {
     Devices(DevicesArgs),
     /// Create this miner's identity (key and certificate) in a data directory and print its pin,
     /// which the link operator authorizes with `ixi-link authorize`.
-    Init(InitArgs),
+    Init(ixi_node_link::cli::InitArgs),
     /// Mine for an ixi-link over QUIC: jobs from the link, solutions to it, reconnecting forever.
     Connect(ConnectArgs),
-}
-
-#[derive(Debug, Args)]
-struct InitArgs {
-    /// Where the identity is kept (created if missing).
-    #[arg(long)]
-    data_dir: std::path::PathBuf,
-    /// Print {"pin": ...} as JSON.
-    #[arg(long)]
-    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -75,6 +66,17 @@ struct EngineArgs {
 }
 
 impl EngineArgs {
+    /// Starts a miner with the chosen backend and threads.
+    fn start(&self, features: &CpuFeatures) -> anyhow::Result<(Miner, BackendKind, usize)> {
+        let (kind, threads) = self.resolve(features)?;
+        let config = MinerConfig {
+            backend: kind,
+            threads,
+            batch: None,
+        };
+        Ok((Miner::start(config, features)?, kind, threads))
+    }
+
     fn resolve(&self, features: &CpuFeatures) -> anyhow::Result<(BackendKind, usize)> {
         let kind = backend::resolve(self.backend, features).context("--backend")?;
         let threads = self

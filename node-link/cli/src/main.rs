@@ -24,23 +24,13 @@ struct Cli {
 enum Command {
     /// Create the link's identity (key and self-signed certificate) and print its pin, which
     /// workers pass as --link-pin.
-    Init(InitArgs),
+    Init(ixi_node_link::cli::InitArgs),
     /// Authorize a worker's pin (as its `init` printed it).
     Authorize(AuthorizeArgs),
     /// Serve workers for a real node (--node) or a simulated chain (--simulate).
     Serve(serve::ServeArgs),
     /// Run a simulated node, the link, one miner and one verifier, over real QUIC on loopback.
     Devnet(devnet::DevnetArgs),
-}
-
-#[derive(Debug, Args)]
-struct InitArgs {
-    /// Where the link keeps its identity and authorized pins (created if missing).
-    #[arg(long)]
-    data_dir: PathBuf,
-    /// Print {"pin": ...} as JSON.
-    #[arg(long)]
-    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -89,8 +79,9 @@ fn init_logging(default: tracing::Level) {
         .init();
 }
 
-fn init(args: &InitArgs) -> anyhow::Result<()> {
-    let line = ixi_node_link::cli::init(&args.data_dir, "ixi-link", args.json)
+fn init(args: &ixi_node_link::cli::InitArgs) -> anyhow::Result<()> {
+    let line = args
+        .run("ixi-link")
         .with_context(|| format!("--data-dir {}", args.data_dir.display()))?;
     println!("{line}");
     Ok(())

@@ -567,20 +567,13 @@ impl LinkSession {
         session_id: u64,
         nonce_prefix: Vec<u8>,
     ) -> Result<(), &'static str> {
-        match self.state {
-            LinkState::Greeted(role) if self.core.closed.is_none() => {
-                self.core.send(
-                    now,
-                    &Message::Welcome {
-                        session_id,
-                        nonce_prefix,
-                    },
-                );
-                self.state = LinkState::Active(role);
-                Ok(())
-            }
-            _ => Err("no Hello is waiting for a Welcome"),
-        }
+        self.send(
+            now,
+            Message::Welcome {
+                session_id,
+                nonce_prefix,
+            },
+        )
     }
 
     /// The worker's role, once welcomed.
@@ -617,10 +610,9 @@ impl LinkSession {
         best_difficulty_raw: Vec<u8>,
         replace_now: bool,
     ) -> Result<(), &'static str> {
-        self.ready(Role::Miner)?;
-        self.core.send(
+        self.send(
             now,
-            &Message::Job {
+            Message::Job {
                 job_id,
                 block_height,
                 challenge_prefix,
@@ -628,8 +620,7 @@ impl LinkSession {
                 best_difficulty_raw,
                 replace_now,
             },
-        );
-        Ok(())
+        )
     }
 
     /// Tells a miner what became of a solution.
@@ -644,17 +635,15 @@ impl LinkSession {
         verdict: SolutionVerdict,
         difficulty_raw: Vec<u8>,
     ) -> Result<(), &'static str> {
-        self.ready(Role::Miner)?;
-        self.core.send(
+        self.send(
             now,
-            &Message::SolutionVerdict {
+            Message::SolutionVerdict {
                 job_id,
                 nonce,
                 verdict,
                 difficulty_raw,
             },
-        );
-        Ok(())
+        )
     }
 
     /// Sends signatures to a verifier.
@@ -667,9 +656,33 @@ impl LinkSession {
         batch_id: u64,
         items: Vec<VerifyItem>,
     ) -> Result<(), &'static str> {
-        self.ready(Role::Verifier)?;
-        self.core
-            .send(now, &Message::VerifyBatch { batch_id, items });
+        self.send(now, Message::VerifyBatch { batch_id, items })
+    }
+
+    /// Sends any message the link may send (Welcome, Job, SolutionVerdict, VerifyBatch, Idle),
+    /// with the same checks as the specific methods.
+    ///
+    /// # Errors
+    /// `Err` when the state or the worker's role does not allow it, or for a message only
+    /// workers send.
+    pub fn send(&mut self, now: Instant, message: Message) -> Result<(), &'static str> {
+        match &message {
+            Message::Welcome { .. } => {
+                let LinkState::Greeted(role) = self.state else {
+                    return Err("no Hello is waiting for a Welcome");
+                };
+                if self.core.closed.is_some() {
+                    return Err("session closed");
+                }
+                self.state = LinkState::Active(role);
+            }
+            Message::Job { .. } | Message::SolutionVerdict { .. } => self.ready(Role::Miner)?,
+            Message::VerifyBatch { .. } => self.ready(Role::Verifier)?,
+            Message::Idle { .. } if self.role().is_some() && self.core.closed.is_none() => {}
+            Message::Idle { .. } => return Err("worker not welcomed"),
+            _ => return Err("only workers send this message"),
+        }
+        self.core.send(now, &message);
         Ok(())
     }
 
@@ -683,11 +696,7 @@ impl LinkSession {
         reason: IdleReason,
         detail: String,
     ) -> Result<(), &'static str> {
-        if self.role().is_none() || self.core.closed.is_some() {
-            return Err("worker not welcomed");
-        }
-        self.core.send(now, &Message::Idle { reason, detail });
-        Ok(())
+        self.send(now, Message::Idle { reason, detail })
     }
 
     /// The next frame to send.

@@ -243,7 +243,7 @@ async fn serve_connection(
             },
             command = commands.recv() => match command {
                 Some(Command::Send(message)) => {
-                    if let Err(e) = send(&mut session, message) {
+                    if let Err(e) = session.send(Instant::now(), message) {
                         tracing::debug!(conn, "not sent: {e}");
                     }
                 }
@@ -258,42 +258,6 @@ async fn serve_connection(
     };
     tracing::info!(conn, %remote, "worker disconnected: {reason}");
     let _ = inputs.send(Input::Closed { conn });
-}
-
-/// Puts a coordinator message on the session.
-fn send(session: &mut LinkSession, message: Message) -> Result<(), &'static str> {
-    let now = Instant::now();
-    match message {
-        Message::Welcome {
-            session_id,
-            nonce_prefix,
-        } => session.welcome(now, session_id, nonce_prefix),
-        Message::Job {
-            job_id,
-            block_height,
-            challenge_prefix,
-            min_difficulty_raw,
-            best_difficulty_raw,
-            replace_now,
-        } => session.send_job(
-            now,
-            job_id,
-            block_height,
-            challenge_prefix,
-            min_difficulty_raw,
-            best_difficulty_raw,
-            replace_now,
-        ),
-        Message::SolutionVerdict {
-            job_id,
-            nonce,
-            verdict,
-            difficulty_raw,
-        } => session.send_verdict(now, job_id, nonce, verdict, difficulty_raw),
-        Message::VerifyBatch { batch_id, items } => session.send_verify_batch(now, batch_id, items),
-        Message::Idle { reason, detail } => session.send_idle(now, reason, detail),
-        _ => Err("the link does not send this message"),
-    }
 }
 
 struct Coordinator<S> {

@@ -37,20 +37,10 @@ enum Command {
     Devices(DevicesArgs),
     /// Create this verifier's identity (key and certificate) in a data directory and print its
     /// pin, which the link operator authorizes with `ixi-link authorize`.
-    Init(InitArgs),
+    Init(ixi_node_link::cli::InitArgs),
     /// Verify for an ixi-link over QUIC: batches from the link, verdicts to it, reconnecting
     /// forever.
     Connect(ConnectArgs),
-}
-
-#[derive(Debug, Args)]
-struct InitArgs {
-    /// Where the identity is kept (created if missing).
-    #[arg(long)]
-    data_dir: std::path::PathBuf,
-    /// Print {"pin": ...} as JSON.
-    #[arg(long)]
-    json: bool,
 }
 
 #[derive(Debug, Args)]
