@@ -6,3 +6,4 @@ pub mod mont;
 pub mod pow;
 pub mod simd;
 pub mod sponge;
+pub mod wgsl;

@@ -209,6 +209,21 @@ pub struct Hit {
     pub hash: [u8; 64],
 }
 
+/// A job as a device kernel sees it for one segment (see [`PreparedJob::device_view`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceView {
+    /// The state after every block before the last.
+    pub state: [u64; 25],
+    /// The last block's rate lanes, padding included, counter bytes zeroed.
+    pub block: [u64; RATE_LANES],
+    /// `8 * (8 - counter bytes in the last block)`.
+    pub unused_bits: u32,
+    /// Bit offset of the first last-block counter byte within its lane.
+    pub fast_shift: u32,
+    /// The rate lane holding that byte.
+    pub fast_lane: u32,
+}
+
 /// Everything about a job that does not depend on the counter, computed once.
 #[derive(Debug, Clone)]
 pub struct PreparedJob {
@@ -291,6 +306,16 @@ impl PreparedJob {
         }
     }
 
+    /// The largest counter of the layout.
+    #[must_use]
+    pub fn max_counter(&self) -> u64 {
+        if self.counter_len >= 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * self.counter_len)) - 1
+        }
+    }
+
     /// Attempts that share one segment midstate (`256^fast`, or 1 when no counter byte is in
     /// the last block). Schedulers should hand out ranges that are multiples of it.
     #[must_use]
@@ -341,6 +366,24 @@ impl PreparedJob {
             reason = "splits 128 bits into two lanes"
         )]
         (wide as u64, (wide >> 64) as u64)
+    }
+
+    /// What a device kernel needs for the segment of `counter`: the midstate, the last block
+    /// (counter bytes zeroed) and where the counter's last-block bytes go. `None` when no
+    /// counter byte lies in the last block (the 3-permutation layout).
+    #[must_use]
+    pub fn device_view(&self, counter: u64) -> Option<DeviceView> {
+        if self.fast_len == 0 {
+            return None;
+        }
+        #[expect(clippy::cast_possible_truncation, reason = "at most 8 bytes, 7 lanes")]
+        Some(DeviceView {
+            state: self.segment_state(counter),
+            block: self.final_lanes,
+            unused_bits: 8 * (8 - self.fast_len) as u32,
+            fast_shift: self.fast_shift,
+            fast_lane: self.fast_lane as u32,
+        })
     }
 
     /// The exact hash of `counter`'s nonce on the plain scalar path.

@@ -209,9 +209,14 @@ impl Miner {
     /// # Errors
     /// [`BackendError`] if the backend cannot be built on this machine.
     pub fn start(config: MinerConfig, features: &CpuFeatures) -> Result<Self, BackendError> {
-        let backends = (0..config.threads.max(1))
-            .map(|_| backend::create(config.backend, features))
-            .collect::<Result<Vec<_>, _>>()?;
+        let backends = if config.backend == BackendKind::Wgpu {
+            // One worker per adapter; forced, so software adapters count too.
+            backend::create_gpus(true)?
+        } else {
+            (0..config.threads.max(1))
+                .map(|_| backend::create(config.backend, features))
+                .collect::<Result<Vec<_>, _>>()?
+        };
         Ok(Self::with_backends(backends, config.batch))
     }
 
@@ -339,18 +344,19 @@ fn worker(
         };
         let target = lock(&active.best).target;
         hits.clear();
-        match backend.search(range, &target, &mut hits) {
+        let outcome = backend.search(range, &target, &mut hits);
+        // Hits found before a failure are still real: every one is verified on the plain path.
+        for hit in &hits {
+            active.report(hit, name, events);
+        }
+        match outcome {
             Ok(done) => {
                 shared.attempts.fetch_add(done, Ordering::Relaxed);
             }
             Err(e) => {
                 send(events, fault(name, &active, &e));
                 loaded = None;
-                continue;
             }
-        }
-        for hit in &hits {
-            active.report(hit, name, events);
         }
     }
 }

@@ -4,6 +4,8 @@
 //! measurable; inside a backend everything is monomorphic.
 
 mod cpu;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 
 use std::fmt;
 use std::str::FromStr;
@@ -43,6 +45,9 @@ pub enum BackendError {
     /// `search` before `load_job`.
     #[error("no job loaded")]
     NoJob,
+    /// A device failed: lost, stalled, or a result that does not verify.
+    #[error("device error: {0}")]
+    Device(String),
 }
 
 /// The compute backends this build knows.
@@ -55,13 +60,15 @@ pub enum BackendKind {
     Avx2,
     /// Portable scalar Keccak with the midstate (always available).
     Soft,
+    /// The WGSL kernel on every GPU adapter wgpu finds (Vulkan, Metal, DX12).
+    Wgpu,
 }
 
 impl BackendKind {
-    /// Every kind, fastest first.
+    /// Every CPU kind, fastest first (what `auto` chooses from).
     pub const ALL: [BackendKind; 3] = [BackendKind::Avx512, BackendKind::Avx2, BackendKind::Soft];
-    /// Their names, as `--backend` takes them.
-    pub const NAMES: [&'static str; 3] = ["avx512", "avx2", "soft"];
+    /// Every name `--backend` takes.
+    pub const NAMES: [&'static str; 4] = ["avx512", "avx2", "soft", "wgpu"];
 
     /// The name `--backend` takes.
     #[must_use]
@@ -70,12 +77,21 @@ impl BackendKind {
             BackendKind::Avx512 => "avx512",
             BackendKind::Avx2 => "avx2",
             BackendKind::Soft => "soft",
+            BackendKind::Wgpu => "wgpu",
         }
     }
 
     /// Why this machine cannot run the kind, or `None` if it can.
     #[must_use]
     pub fn unsupported_reason(self, features: &CpuFeatures) -> Option<String> {
+        if self == BackendKind::Wgpu {
+            #[cfg(not(feature = "gpu"))]
+            return Some("this build has no GPU support (the gpu feature is off)".to_owned());
+            #[cfg(feature = "gpu")]
+            return gpu::discover().is_empty().then(|| {
+                "no GPU adapter found (a Vulkan, Metal or DX12 driver is needed; on Linux without a GPU, Mesa's lavapipe: mesa-vulkan-drivers)".to_owned()
+            });
+        }
         self.kernel(features).err()
     }
 
@@ -91,6 +107,7 @@ impl BackendKind {
                 .map(SearchKernel::Avx2)
                 .ok_or_else(|| "this CPU lacks AVX2".to_owned()),
             BackendKind::Soft => Ok(SearchKernel::Scalar),
+            BackendKind::Wgpu => Err("wgpu is not a CPU kernel".to_owned()),
         }
     }
 }
@@ -120,6 +137,7 @@ impl FromStr for BackendChoice {
         }
         BackendKind::ALL
             .into_iter()
+            .chain([BackendKind::Wgpu])
             .find(|k| k.name() == s)
             .map(Self::Forced)
             .ok_or(BackendError::Unknown(s))
@@ -160,10 +178,55 @@ pub fn create(
     kind: BackendKind,
     features: &CpuFeatures,
 ) -> Result<Box<dyn SearchBackend>, BackendError> {
+    if kind == BackendKind::Wgpu {
+        return create_gpus(true)?
+            .into_iter()
+            .next()
+            .ok_or(BackendError::NoJob);
+    }
     let kernel = kind
         .kernel(features)
         .map_err(|reason| BackendError::Unsupported { kind, reason })?;
     Ok(Box::new(CpuBackend::with_kernel(kernel)))
+}
+
+/// One GPU backend per adapter wgpu finds; software adapters (lavapipe) only with
+/// `include_software`, since they take CPU time from the CPU backends.
+///
+/// # Errors
+/// [`BackendError::Unsupported`] when there is none, [`BackendError::Device`] when one cannot
+/// be opened.
+#[cfg(feature = "gpu")]
+pub fn create_gpus(include_software: bool) -> Result<Vec<Box<dyn SearchBackend>>, BackendError> {
+    let usable: Vec<usize> = gpu::discover()
+        .into_iter()
+        .filter(|g| include_software || !g.software)
+        .map(|g| g.index)
+        .collect();
+    if usable.is_empty() {
+        return Err(BackendError::Unsupported {
+            kind: BackendKind::Wgpu,
+            reason: BackendKind::Wgpu
+                .unsupported_reason(&CpuFeatures::detect())
+                .unwrap_or_else(|| "only software GPU adapters were found".to_owned()),
+        });
+    }
+    usable
+        .into_iter()
+        .map(|i| Ok(Box::new(gpu::GpuBackend::new(i, true, true)?) as Box<dyn SearchBackend>))
+        .collect()
+}
+
+/// Without the `gpu` feature there are no GPU backends.
+///
+/// # Errors
+/// Always [`BackendError::Unsupported`].
+#[cfg(not(feature = "gpu"))]
+pub fn create_gpus(_include_software: bool) -> Result<Vec<Box<dyn SearchBackend>>, BackendError> {
+    Err(BackendError::Unsupported {
+        kind: BackendKind::Wgpu,
+        reason: "this build has no GPU support (the gpu feature is off)".to_owned(),
+    })
 }
 
 /// A compute backend: load a job once, then search counter ranges.

@@ -33,6 +33,8 @@ pub(super) fn run(args: &BenchArgs) -> anyhow::Result<()> {
     // a forced backend is measured alone.
     let kinds = match args.engine.backend {
         BackendChoice::Auto => backend::available(&features),
+        // The GPU beside the scalar CPU backend, measured in the same run.
+        BackendChoice::Forced(BackendKind::Wgpu) => vec![BackendKind::Wgpu, BackendKind::Soft],
         BackendChoice::Forced(kind) => vec![kind],
     };
     for &kind in &kinds {

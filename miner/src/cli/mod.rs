@@ -57,18 +57,29 @@ struct ConnectArgs {
 /// Backend and thread options shared by `mine` and `bench`.
 #[derive(Debug, Args)]
 struct EngineArgs {
-    /// Compute backend: auto picks the fastest this machine supports.
+    /// Compute backend: auto picks the fastest CPU backend this machine supports; wgpu runs
+    /// every GPU adapter (Vulkan, Metal, DX12).
     #[arg(long, env = "IXI_MINER_BACKEND", default_value = "auto", value_parser = parse_backend)]
     backend: BackendChoice,
     /// Worker threads (default: one per core).
     #[arg(long)]
     threads: Option<NonZeroUsize>,
+    /// Also mine on every GPU adapter (software ones excluded) beside the CPU backend.
+    #[arg(long)]
+    gpu: bool,
 }
 
 impl EngineArgs {
-    /// Starts a miner with the chosen backend and threads.
+    /// Starts a miner with the chosen backend and threads (and the GPUs with `--gpu`).
     fn start(&self, features: &CpuFeatures) -> anyhow::Result<(Miner, BackendKind, usize)> {
         let (kind, threads) = self.resolve(features)?;
+        if self.gpu && kind != BackendKind::Wgpu {
+            let mut backends = (0..threads)
+                .map(|_| backend::create(kind, features))
+                .collect::<Result<Vec<_>, _>>()?;
+            backends.extend(backend::create_gpus(false).context("--gpu")?);
+            return Ok((Miner::with_backends(backends, None), kind, threads));
+        }
         let config = MinerConfig {
             backend: kind,
             threads,
