@@ -17,7 +17,7 @@
 use std::fmt::Write as _;
 
 use crate::keccak::ROUND_CONSTANTS;
-use crate::pow::{PreparedJob, Target};
+use crate::pow::{DeviceView, PreparedJob, Target};
 use crate::sponge::RATE_LANES;
 
 /// The portable variant (lanes as `vec2<u32>`).
@@ -321,18 +321,10 @@ pub enum GpuLayoutError {
 /// The uniform buffer of one dispatch, as the shaders' `Params` lays it out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SearchParams {
-    /// Midstate lanes.
-    pub state: [u64; 25],
-    /// Last block lanes, counter bytes zeroed.
-    pub block: [u64; RATE_LANES],
+    /// The job for the dispatch's segment: midstate, last block, where the counter goes.
+    pub view: DeviceView,
     /// Counter of invocation 0.
     pub base: u64,
-    /// `8 * (8 - fast bytes)`.
-    pub unused_bits: u32,
-    /// Bit offset of the first fast byte in its lane.
-    pub fast_shift: u32,
-    /// Rate lane of the first fast byte.
-    pub fast_lane: u32,
     /// Bound on H's most significant word.
     pub target_top: u64,
     /// Hit slots.
@@ -360,12 +352,8 @@ impl SearchParams {
     ) -> Result<Self, GpuLayoutError> {
         let view = job.device_view(base).ok_or(GpuLayoutError::NoFastBytes)?;
         Ok(Self {
-            state: view.state,
-            block: view.block,
+            view,
             base,
-            unused_bits: view.unused_bits,
-            fast_shift: view.fast_shift,
-            fast_lane: view.fast_lane,
             target_top: target.most_significant(),
             capacity,
             count,
@@ -379,16 +367,17 @@ impl SearchParams {
         // Low and high halves: the truncation is the point.
         #[allow(clippy::cast_possible_truncation)]
         let split = |v: u64| [v as u32, (v >> 32) as u32];
-        for lane in self.state {
+        let v = &self.view;
+        for lane in v.state {
             words.extend(split(lane));
         }
         words.extend([0, 0]);
-        for lane in self.block {
+        for lane in v.block {
             words.extend(split(lane));
         }
         words.extend([0, 0]);
         words.extend(split(self.base));
-        words.extend([self.unused_bits, self.fast_shift, self.fast_lane]);
+        words.extend([v.unused_bits, v.fast_shift, v.fast_lane]);
         words.extend(split(self.target_top));
         words.extend([self.capacity, self.count, 0, 0, 0]);
         debug_assert_eq!(words.len() * 4, Self::BYTES);

@@ -142,25 +142,23 @@ impl Debug {
             cache: None,
         });
         let bytes = u64::from(GpuBackend::HASH_EACH_MAX) * 64;
-        let buffer = |size, usage| {
-            device.create_buffer(&wgpu::BufferDescriptor {
-                label: None,
-                size,
-                usage,
-                mapped_at_creation: false,
-            })
-        };
         let uniform = buffer(
+            device,
+            "hash_each params",
             SearchParams::BYTES as u64,
             wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
         );
         let out = buffer(
+            device,
+            "hash_each out",
             bytes,
             wgpu::BufferUsages::STORAGE
                 | wgpu::BufferUsages::COPY_SRC
                 | wgpu::BufferUsages::COPY_DST,
         );
         let readback = buffer(
+            device,
+            "hash_each readback",
             bytes,
             wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         );
@@ -186,6 +184,20 @@ impl Debug {
             bind_group,
         }
     }
+}
+
+fn buffer(
+    device: &wgpu::Device,
+    label: &str,
+    size: u64,
+    usage: wgpu::BufferUsages,
+) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size,
+        usage,
+        mapped_at_creation: false,
+    })
 }
 
 /// Maps a finished readback buffer and returns its words.
@@ -279,27 +291,27 @@ impl Context {
         }
         let layout = pipeline.get_bind_group_layout(0);
         let slot = |i: usize| {
-            let uniform = device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(&format!("params {i}")),
-                size: SearchParams::BYTES as u64,
-                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
             let hit_bytes = 4 * (1 + u64::from(HIT_CAPACITY));
-            let hits = device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(&format!("hits {i}")),
-                size: hit_bytes,
-                usage: wgpu::BufferUsages::STORAGE
+            let uniform = buffer(
+                &device,
+                &format!("params {i}"),
+                SearchParams::BYTES as u64,
+                wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            );
+            let hits = buffer(
+                &device,
+                &format!("hits {i}"),
+                hit_bytes,
+                wgpu::BufferUsages::STORAGE
                     | wgpu::BufferUsages::COPY_SRC
                     | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
-            let readback = device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(&format!("readback {i}")),
-                size: hit_bytes,
-                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
+            );
+            let readback = buffer(
+                &device,
+                &format!("readback {i}"),
+                hit_bytes,
+                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            );
             let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
                 label: Some(&format!("search {i}")),
                 layout: &layout,
