@@ -9,7 +9,7 @@
 //! [`SEARCH_U64`]); a test regenerates it and compares, and validates both with naga.
 //!
 //! Per invocation: counter = base + global id; its varying bytes are XORed into the last
-//! block over the per-job midstate ([`SearchParams`]); two permutations give the inner digest,
+//! block over the per-job midstate ([`SearchParams`]); one permutation gives the inner digest,
 //! one more (on a single padded block) the outer hash, of which only the most significant
 //! word is kept (the compiler drops the rest). A counter whose top word is within the target's
 //! is appended to the hit buffer; the host re-verifies every hit exactly on the CPU.
