@@ -152,6 +152,13 @@ fn mine_json_prints_only_verified_improving_solutions() {
     for line in &lines {
         let nonce = hex::decode(line["nonce"].as_str().unwrap()).unwrap();
         assert_eq!(nonce.len(), 32);
+        // The form submitSigningSolution takes: standard base64 with padding.
+        let b64 = line["nonceBase64"].as_str().unwrap();
+        assert!(b64.ends_with('=') && b64.len() == 44, "{b64}");
+        assert_eq!(
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64).unwrap(),
+            nonce
+        );
         let hash = solution::hash_with_prefix(&prefix, &nonce).unwrap();
         assert_eq!(line["hash"], hex::encode(hash));
         let d = difficulty::hash_to_difficulty(&hash).unwrap();

@@ -4,6 +4,7 @@ use std::io::{IsTerminal as _, Write as _};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use base64::Engine as _;
 use crossbeam_channel::RecvTimeoutError;
 use ixi_formats::difficulty;
 use ixi_formats::number::IxiNumber;
@@ -128,7 +129,7 @@ fn render(
     if json {
         json!({
             "nonce": hex::encode(&s.nonce),
-            "nonceBase64": base64_encode(&s.nonce),
+            "nonceBase64": base64::engine::general_purpose::STANDARD.encode(&s.nonce),
             "hash": hex::encode(s.hash),
             "difficulty": s.difficulty.to_string(),
             "difficultyRaw": s.difficulty.raw().to_string(),
@@ -148,45 +149,5 @@ fn render(
             s.backend,
             started.elapsed().as_secs_f64()
         )
-    }
-}
-
-/// Standard base64 with padding, as the node's submitSigningSolution takes the nonce.
-fn base64_encode(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::base64_encode;
-
-    #[test]
-    fn base64_matches_rfc4648_examples() {
-        for (input, want) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64_encode(input.as_bytes()), want);
-        }
     }
 }
