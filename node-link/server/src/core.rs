@@ -187,6 +187,12 @@ impl LinkCore {
         }
     }
 
+    /// What the node was doing at the last poll.
+    #[must_use]
+    pub fn node(&self) -> Option<&NodeState> {
+        self.node.as_ref()
+    }
+
     /// The counters now.
     #[must_use]
     pub fn stats(&self) -> LinkStats {

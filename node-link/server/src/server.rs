@@ -317,13 +317,10 @@ impl<S: NodeSource> Coordinator<S> {
     }
 
     fn node_state(&mut self, state: NodeState) -> Vec<Action> {
-        let before = self.core.stats();
-        let actions = self.core.node_state(state.clone());
-        let after = self.core.stats();
-        if before.height != after.height || before.idle != after.idle {
+        if self.core.node() != Some(&state) {
             log_node_state(&state);
         }
-        actions
+        self.core.node_state(state)
     }
 
     fn input(&mut self, input: Input) -> Vec<Action> {
