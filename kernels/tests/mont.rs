@@ -97,6 +97,18 @@ fn ragged_batches_and_odd_sizes() {
     check(2047, 5, 17);
 }
 
+/// The vector kernel's block structure changes with the limb count (low blocks, high blocks, the
+/// square's last block, tiny moduli with a single block per half): the largest modulus of every
+/// limb count, where `R > 4n` is tightest, and one just above the previous count.
+#[test]
+fn every_limb_count() {
+    for limbs in (8..=160u64).step_by(8) {
+        let top = (52 * limbs - 2).min(8192);
+        check(top, 8, 65537);
+        check(top.saturating_sub(52 * 8 - 1).max(3), 3, 3);
+    }
+}
+
 #[test]
 fn byte_and_limb_conversions_agree_with_bigint() {
     for len in [1usize, 7, 64, 255, 256, 511, 512] {
@@ -115,7 +127,7 @@ fn modulus_preparation() {
     assert!(Modulus::from_be_bytes(&[]).is_err(), "zero");
     let m = Modulus::from_be_bytes(&[0xff; 512]).unwrap();
     assert_eq!(m.bits(), 4096);
-    assert_eq!(m.limbs(), 79);
+    assert_eq!(m.limbs(), 80);
     let m = Modulus::from_be_bytes(&[0xff; 256]).unwrap();
     assert_eq!(m.limbs(), 40);
 }

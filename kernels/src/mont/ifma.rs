@@ -1,369 +1,329 @@
 //! Eight almost-Montgomery exponentiations at once with AVX-512 IFMA: lane `k` of every vector
-//! belongs to number `k`, with its own modulus. Operation for operation this is
-//! [`super::scalar`]: `vpmadd52luq`/`vpmadd52huq` add the low/high 52 bits of a 52×52-bit
-//! product to a 64-bit accumulator, exactly `mul52` there.
+//! belongs to number `k`, with its own modulus. `vpmadd52luq`/`vpmadd52huq` add the low/high
+//! 52 bits of a 52×52-bit product to a 64-bit accumulator, exactly `mul52` in [`super::scalar`].
+//!
+//! # Why product scanning in registers
+//!
+//! The scalar code scans operands: row `i` adds `a_i·b + q_i·n` to an accumulator array. In
+//! vectors that array lives in memory, every product is a load, a multiply-add and a store on
+//! one long dependency chain, and the core runs at about half its multiply-add rate.
+//!
+//! Here the product is built column by column instead, [`BLOCK`] columns at a time, with the
+//! block's sums in registers: separate low-half and high-half accumulators, so every *step*
+//! (one row `i` against a window of `BLOCK + 1` limbs of the other operand) adds one product to
+//! each of sixteen independent chains, and nothing is stored until the block is done. The
+//! Montgomery reduction is interleaved (Koç's product-scanning form): once a block of the low
+//! half has all its products, its reduction factors `q` are computed one column after another
+//! (the *triangle*), and later blocks add `q_i·n` like any other row. The factors are the
+//! unique ones the row-wise algorithm finds too, so the result is the same number.
+//!
+//! The limb count is a multiple of [`BLOCK`] (see [`super::limbs_for_bits`]), so blocks never
+//! straddle the middle of the product. Rows that only partly reach a block (near the diagonal,
+//! near the top limb) are *edge steps* whose valid columns are const generics, so every edge
+//! instance compiles to exactly its products.
 
 use core::arch::x86_64::{
-    __m512i, _mm512_add_epi64, _mm512_loadu_si512, _mm512_madd52hi_epu64, _mm512_madd52lo_epu64,
-    _mm512_setzero_si512, _mm512_srli_epi64, _mm512_storeu_si512,
+    __m512i, _mm512_add_epi64, _mm512_and_si512, _mm512_loadu_si512, _mm512_madd52hi_epu64,
+    _mm512_madd52lo_epu64, _mm512_set1_epi64, _mm512_setzero_si512, _mm512_srli_epi64,
+    _mm512_storeu_si512,
 };
 
-use super::{LIMB_BITS, LIMB_MASK, PowBatch, reduce_once};
+use super::{BLOCK, LIMB_MASK, PowBatch, reduce_once};
 use crate::cpu::IfmaToken;
 
-/// Position `i + j` of a two-row multiplication pass: row `i` (`a0`, `q0`) with `b/n[j]` and
-/// `b/n[j-1]`, row `i+1` (`a1`, `q1`) with `b/n[j-1]` and `b/n[j-2]`.
-#[target_feature(enable = "avx512f,avx512ifma")]
-#[inline]
-fn mul_position(
-    mut x: __m512i,
-    (a0, q0, a1, q1): (__m512i, __m512i, __m512i, __m512i),
-    (bj, nj): (__m512i, __m512i),
-    (b1, n1): (__m512i, __m512i),
-    (b2, n2): (__m512i, __m512i),
-) -> __m512i {
-    x = _mm512_madd52lo_epu64(x, a0, bj);
-    x = _mm512_madd52lo_epu64(x, q0, nj);
-    x = _mm512_madd52hi_epu64(x, a0, b1);
-    x = _mm512_madd52hi_epu64(x, q0, n1);
-    x = _mm512_madd52lo_epu64(x, a1, b1);
-    x = _mm512_madd52lo_epu64(x, q1, n1);
-    x = _mm512_madd52hi_epu64(x, a1, b2);
-    _mm512_madd52hi_epu64(x, q1, n2)
+type V = __m512i;
+
+/// Columns per block; also the zero padding on each side of a stored number.
+const W: usize = BLOCK;
+
+/// The sums of one block of `W` columns: low halves and high halves apart.
+struct Columns {
+    lo: [V; W],
+    hi: [V; W],
 }
 
-/// The head of a two-row multiplication pass at row `i`: both reduction factors, from
-/// positions `i` and `i+1` (final once the previous pass wrote them). Carries position `i+1`
-/// into `i+2`.
-#[target_feature(enable = "avx512f,avx512ifma")]
-#[inline]
-fn mul_head(
-    acc: &mut [__m512i],
-    i: usize,
-    (a0, a1): (__m512i, __m512i),
-    (b, n): (&[__m512i], &[__m512i]),
-    n0inv: __m512i,
-) -> (__m512i, __m512i) {
-    let zero = _mm512_setzero_si512();
-    let t = _mm512_madd52lo_epu64(acc[i], a0, b[0]);
-    let q0 = _mm512_madd52lo_epu64(zero, t, n0inv);
-    let t = _mm512_madd52lo_epu64(t, q0, n[0]);
-    // The low 52 bits of t are zero now: carry the rest.
-    let mut u = _mm512_add_epi64(acc[i + 1], _mm512_srli_epi64::<52>(t));
-    u = _mm512_madd52hi_epu64(u, a0, b[0]);
-    u = _mm512_madd52hi_epu64(u, q0, n[0]);
-    u = _mm512_madd52lo_epu64(u, a0, b[1]);
-    u = _mm512_madd52lo_epu64(u, q0, n[1]);
-    u = _mm512_madd52lo_epu64(u, a1, b[0]);
-    let q1 = _mm512_madd52lo_epu64(zero, u, n0inv);
-    let u = _mm512_madd52lo_epu64(u, q1, n[0]);
-    acc[i + 2] = _mm512_add_epi64(acc[i + 2], _mm512_srli_epi64::<52>(u));
-    (q0, q1)
+impl Columns {
+    #[target_feature(enable = "avx512f")]
+    fn zero() -> Self {
+        let z = _mm512_setzero_si512();
+        Self {
+            lo: [z; W],
+            hi: [z; W],
+        }
+    }
+
+    /// Column `c`'s sum.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    fn sum(&self, c: usize) -> V {
+        _mm512_add_epi64(self.lo[c], self.hi[c])
+    }
 }
 
-/// One row `i` of a multiplication, alone (an odd last row, or tiny moduli).
+/// The `W + 1` limbs of a padded number starting at `start`: the window one step reads.
+#[inline]
+fn window(padded: &[V], start: usize) -> &[V; W + 1] {
+    match padded[start..].first_chunk() {
+        Some(w) => w,
+        None => panic!("window past the padded number"),
+    }
+}
+
+/// One step: row value `x` against `w`, where `w[m]` is limb `k0 - 1 - i + m` of the other
+/// operand. Column `c` takes `lo(x·w[c+1])` for `LO_FROM <= c < LO_TO` and `hi(x·w[c])` for
+/// `HI_FROM <= c < HI_TO`; the bounds are constants, so only those products are emitted.
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]
-fn mul_single_row(
-    acc: &mut [__m512i],
-    i: usize,
-    ai: __m512i,
-    (b, n): (&[__m512i], &[__m512i]),
-    n0inv: __m512i,
+fn step<const LO_FROM: usize, const LO_TO: usize, const HI_FROM: usize, const HI_TO: usize>(
+    acc: &mut Columns,
+    x: V,
+    w: &[V; W + 1],
 ) {
-    let l = n.len();
-    let t = _mm512_madd52lo_epu64(acc[i], ai, b[0]);
-    let q = _mm512_madd52lo_epu64(_mm512_setzero_si512(), t, n0inv);
-    let t = _mm512_madd52lo_epu64(t, q, n[0]);
-    acc[i + 1] = _mm512_add_epi64(acc[i + 1], _mm512_srli_epi64::<52>(t));
-    for j in 1..l {
-        let mut x = acc[i + j];
-        x = _mm512_madd52lo_epu64(x, ai, b[j]);
-        x = _mm512_madd52lo_epu64(x, q, n[j]);
-        x = _mm512_madd52hi_epu64(x, ai, b[j - 1]);
-        x = _mm512_madd52hi_epu64(x, q, n[j - 1]);
-        acc[i + j] = x;
-    }
-    let mut x = acc[i + l];
-    x = _mm512_madd52hi_epu64(x, ai, b[l - 1]);
-    x = _mm512_madd52hi_epu64(x, q, n[l - 1]);
-    acc[i + l] = x;
-}
-
-/// `a·b·R⁻¹ mod n` (up to one extra `n`) for eight lanes; `acc` is scratch of `2L + 2` vectors.
-///
-/// Two rows (`a_i`, `a_{i+1}`) per pass: every accumulator position takes its eight partial
-/// products with `b[j]`, `n[j]` loaded once (their predecessors stay in registers), as one
-/// dependency chain; positions are independent, so the out-of-order window overlaps them.
-/// The next pass's reduction factors depend only on this pass's first two positions, so they
-/// are computed right after them (software pipelining) instead of stalling the pass start.
-/// The factors are the one-row algorithm's, so the result is bit-identical to
-/// [`super::scalar::amm`].
-#[target_feature(enable = "avx512f,avx512ifma")]
-fn amm8(
-    a: &[__m512i],
-    b: &[__m512i],
-    n: &[__m512i],
-    n0inv: __m512i,
-    acc: &mut [__m512i],
-    out: &mut [__m512i],
-) {
-    let l = n.len();
-    let (a, b) = (&a[..l], &b[..l]);
-    let acc = &mut acc[..2 * l + 2];
-    let zero = _mm512_setzero_si512();
-    acc.fill(zero);
-    let mut i = 0;
-    if l >= 4 {
-        let mut factors = mul_head(acc, 0, (a[0], a[1]), (b, n), n0inv);
-        while i + 1 < l {
-            let (q0, q1) = factors;
-            let rows = (a[i], q0, a[i + 1], q1);
-            acc[i + 2] = mul_position(acc[i + 2], rows, (b[2], n[2]), (b[1], n[1]), (b[0], n[0]));
-            acc[i + 3] = mul_position(acc[i + 3], rows, (b[3], n[3]), (b[2], n[2]), (b[1], n[1]));
-            if i + 3 < l {
-                factors = mul_head(acc, i + 2, (a[i + 2], a[i + 3]), (b, n), n0inv);
-            }
-            let (mut b1, mut n1, mut b2, mut n2) = (b[3], n[3], b[2], n[2]);
-            let mut j = 4;
-            while j + 1 < l {
-                let (bj, nj, bk, nk) = (b[j], n[j], b[j + 1], n[j + 1]);
-                acc[i + j] = mul_position(acc[i + j], rows, (bj, nj), (b1, n1), (b2, n2));
-                acc[i + j + 1] = mul_position(acc[i + j + 1], rows, (bk, nk), (bj, nj), (b1, n1));
-                (b2, n2, b1, n1) = (bj, nj, bk, nk);
-                j += 2;
-            }
-            if j < l {
-                let (bj, nj) = (b[j], n[j]);
-                acc[i + j] = mul_position(acc[i + j], rows, (bj, nj), (b1, n1), (b2, n2));
-                (b2, n2, b1, n1) = (b1, n1, bj, nj);
-            }
-            // Position i+L: row i's last high halves, row i+1's last low and second-last high
-            // (zero operands for the terms that do not exist); i+L+1: row i+1's last high halves.
-            acc[i + l] = mul_position(acc[i + l], rows, (zero, zero), (b1, n1), (b2, n2));
-            let mut x = acc[i + l + 1];
-            x = _mm512_madd52hi_epu64(x, a[i + 1], b1);
-            x = _mm512_madd52hi_epu64(x, q1, n1);
-            acc[i + l + 1] = x;
-            i += 2;
+    for c in 0..W {
+        if LO_FROM <= c && c < LO_TO {
+            acc.lo[c] = _mm512_madd52lo_epu64(acc.lo[c], x, w[c + 1]);
+        }
+        if HI_FROM <= c && c < HI_TO {
+            acc.hi[c] = _mm512_madd52hi_epu64(acc.hi[c], x, w[c]);
         }
     }
-    while i < l {
-        mul_single_row(acc, i, a[i], (b, n), n0inv);
-        i += 1;
-    }
-    out[..l].copy_from_slice(&acc[l..2 * l]);
-    normalize8(&mut out[..l]);
 }
 
-/// Position `i + j` of a two-row reduction pass: `q0` with `n[j]`, `n[j-1]`; `q1` with `n[j-1]`,
-/// `n[j-2]`.
+/// Rows `rows` of `xs` (limbs, unpadded), each against `y` (padded) in full, for the block at
+/// column `k0`.
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]
-fn reduce_position(
-    mut x: __m512i,
-    (q0, q1): (__m512i, __m512i),
-    nj: __m512i,
-    n1: __m512i,
-    n2: __m512i,
-) -> __m512i {
-    x = _mm512_madd52lo_epu64(x, q0, nj);
-    x = _mm512_madd52hi_epu64(x, q0, n1);
-    x = _mm512_madd52lo_epu64(x, q1, n1);
-    _mm512_madd52hi_epu64(x, q1, n2)
+fn full_rows(acc: &mut Columns, xs: &[V], y: &[V], k0: usize, rows: core::ops::Range<usize>) {
+    for i in rows {
+        step::<0, W, 0, W>(acc, xs[i], window(y, W + k0 - 1 - i));
+    }
 }
 
-/// The head of a two-row reduction pass at row `i` (as [`mul_head`], without `a·b`).
+/// Expands `$body` once per listed constant, bound to `$s`.
+macro_rules! unrolled {
+    ($s:ident in [$($v:literal)*] $body:block) => {
+        $( { const $s: usize = $v; $body } )*
+    };
+}
+
+// The edge steps are macros, not functions: the column sums must stay in registers, and
+// `#[inline(always)]` is not allowed on `#[target_feature]` functions.
+
+/// Rows `k0 .. k0 + W` of a general product in a low block: row `k0 + t` reaches columns
+/// `c >= t` (low halves) and `c >= t + 1` (high halves).
+macro_rules! lower_edge {
+    ($acc:expr, $xs:expr, $y:expr, $k0:expr) => {
+        unrolled!(T in [0 1 2 3 4 5 6 7] {
+            step::<T, W, { T + 1 }, W>($acc, $xs[$k0 + T], window($y, W - 1 - T));
+        })
+    };
+}
+
+/// Rows `u .. u + W` (`u = k0 - L`) in a high block: row `u + s` reaches columns `c < s` (low
+/// halves) and `c <= s` (high halves), since the other operand ends at limb `L - 1`.
+macro_rules! upper_edge {
+    ($acc:expr, $xs:expr, $y:expr, $l:expr, $u:expr) => {
+        unrolled!(S in [0 1 2 3 4 5 6 7] {
+            step::<0, S, 0, { S + 1 }>($acc, $xs[$u + S], window($y, W + $l - 1 - S));
+        })
+    };
+}
+
+/// Rows `h .. h + W/2` (`h = k0/2`) of a square's cross products (pairs `i < j` only): row
+/// `h + t` reaches columns `c >= 2t + 1` (low) and `c >= 2t + 2` (high).
+macro_rules! diagonal_edge {
+    ($acc:expr, $a:expr, $ap:expr, $h:expr) => {
+        unrolled!(T in [0 1 2 3] {
+            step::<{ 2 * T + 1 }, W, { 2 * T + 2 }, W>(
+                $acc, $a[$h + T], window($ap, W + $h - 1 - T),
+            );
+        })
+    };
+}
+
+/// The cross products of a square's last block (`k0 = 2L - W`), where the diagonal and the top
+/// limb both cut every row `L - W + s`.
+macro_rules! last_square_block {
+    ($acc:expr, $a:expr, $ap:expr, $l:expr) => {
+        unrolled!(S in [0 1 2 3 4 5 6 7] {
+            step::<
+                { (2 * S + 1).saturating_sub(W) },
+                S,
+                { (2 * S + 2).saturating_sub(W) },
+                { S + 1 },
+            >($acc, $a[$l - W + S], window($ap, W + $l - 1 - S));
+        })
+    };
+}
+
+/// Doubles a square block's cross products and adds the squares `a_m²` that land in it.
 #[target_feature(enable = "avx512f,avx512ifma")]
 #[inline]
-fn reduce_head(acc: &mut [__m512i], i: usize, n: &[__m512i], n0inv: __m512i) -> (__m512i, __m512i) {
+fn double_and_add_squares(acc: &mut Columns, a: &[V], k0: usize) {
     let zero = _mm512_setzero_si512();
-    let q0 = _mm512_madd52lo_epu64(zero, acc[i], n0inv);
-    let t = _mm512_madd52lo_epu64(acc[i], q0, n[0]);
-    let mut u = _mm512_add_epi64(acc[i + 1], _mm512_srli_epi64::<52>(t));
-    u = _mm512_madd52hi_epu64(u, q0, n[0]);
-    u = _mm512_madd52lo_epu64(u, q0, n[1]);
-    let q1 = _mm512_madd52lo_epu64(zero, u, n0inv);
-    let u = _mm512_madd52lo_epu64(u, q1, n[0]);
-    acc[i + 2] = _mm512_add_epi64(acc[i + 2], _mm512_srli_epi64::<52>(u));
-    (q0, q1)
+    for c in 0..W {
+        let s = acc.sum(c);
+        acc.lo[c] = _mm512_add_epi64(s, s);
+        acc.hi[c] = zero;
+    }
+    for m in 0..W / 2 {
+        let x = a[k0 / 2 + m];
+        acc.lo[2 * m] = _mm512_madd52lo_epu64(acc.lo[2 * m], x, x);
+        acc.hi[2 * m + 1] = _mm512_madd52hi_epu64(acc.hi[2 * m + 1], x, x);
+    }
 }
 
-/// `a²·R⁻¹ mod n` (up to one extra `n`) for eight lanes; `acc` is scratch of `2L + 2` vectors.
-///
-/// The square first (each cross product once, the sum doubled, then the squares of the limbs),
-/// then the reduction, two rows per pass. About `3L²` multiply-adds instead of [`amm8`]'s `4L²`.
-/// The reduction factor `Q` is the unique one below `R`, so the result equals `amm8(a, a)`
-/// exactly. Accumulators stay below `(6L + 4)·2^52 < 2^62` for `L <= 160`.
+/// Completes a low block: column by column, the reduction factor `q` that clears it, its
+/// products with `n` added to the block's later columns, the carry passed on. Returns the carry
+/// into the next block.
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn ams8(a: &[__m512i], n: &[__m512i], n0inv: __m512i, acc: &mut [__m512i], out: &mut [__m512i]) {
-    let l = n.len();
-    let a = &a[..l];
-    let acc = &mut acc[..2 * l + 2];
+#[inline]
+fn triangle(acc: &mut Columns, mut carry: V, n: &[V; W], n0inv: V, q: &mut [V]) -> V {
     let zero = _mm512_setzero_si512();
-    acc.fill(zero);
-    // Cross products a_i a_j, i < j. Two rows per pass: position i+m takes lo(a_i a_m) +
-    // hi(a_i a_{m-1}) + lo(a_{i+1} a_{m-1}) + hi(a_{i+1} a_{m-2}), for the terms with j > i.
-    let mut i = 0;
-    while i + 4 <= l {
-        let (a0, a1) = (a[i], a[i + 1]);
-        acc[2 * i + 1] = _mm512_madd52lo_epu64(acc[2 * i + 1], a0, a[i + 1]);
-        let mut x = _mm512_madd52lo_epu64(acc[2 * i + 2], a0, a[i + 2]);
-        acc[2 * i + 2] = _mm512_madd52hi_epu64(x, a0, a[i + 1]);
-        x = _mm512_madd52lo_epu64(acc[2 * i + 3], a0, a[i + 3]);
-        x = _mm512_madd52hi_epu64(x, a0, a[i + 2]);
-        acc[2 * i + 3] = _mm512_madd52lo_epu64(x, a1, a[i + 2]);
-        // Positions i+4..i+L-1, with a_m, a_{m-1}, a_{m-2} from windows of a (memory operands,
-        // no bounds checks, no register shuffling).
-        for (x, w) in acc[2 * i + 4..i + l].iter_mut().zip(a[i + 2..].windows(3)) {
-            let (am2, am1, am) = (w[0], w[1], w[2]);
-            let mut v = _mm512_madd52lo_epu64(*x, a0, am);
-            v = _mm512_madd52hi_epu64(v, a0, am1);
-            v = _mm512_madd52lo_epu64(v, a1, am1);
-            *x = _mm512_madd52hi_epu64(v, a1, am2);
+    for c in 0..W {
+        let t = _mm512_add_epi64(acc.sum(c), carry);
+        let qc = _mm512_madd52lo_epu64(zero, t, n0inv);
+        // The low 52 bits of t + lo(q·n0) are zero by the choice of q: carry the rest.
+        carry = _mm512_srli_epi64::<52>(_mm512_madd52lo_epu64(t, qc, n[0]));
+        q[c] = qc;
+        for d in c + 1..W {
+            acc.lo[d] = _mm512_madd52lo_epu64(acc.lo[d], qc, n[d - c]);
+            acc.hi[d] = _mm512_madd52hi_epu64(acc.hi[d], qc, n[d - c - 1]);
         }
-        let (p1, p2) = (a[l - 1], a[l - 2]);
-        let mut x = _mm512_madd52hi_epu64(acc[i + l], a0, p1);
-        x = _mm512_madd52lo_epu64(x, a1, p1);
-        acc[i + l] = _mm512_madd52hi_epu64(x, a1, p2);
-        acc[i + l + 1] = _mm512_madd52hi_epu64(acc[i + l + 1], a1, p1);
-        i += 2;
     }
-    // The last rows one at a time: position i+j takes lo(a_i a_j) + hi(a_i a_{j-1}).
-    while i + 1 < l {
-        let ai = a[i];
-        acc[2 * i + 1] = _mm512_madd52lo_epu64(acc[2 * i + 1], ai, a[i + 1]);
-        let mut prev = a[i + 1];
-        for j in i + 2..l {
-            let aj = a[j];
-            let x = _mm512_madd52lo_epu64(acc[i + j], ai, aj);
-            acc[i + j] = _mm512_madd52hi_epu64(x, ai, prev);
-            prev = aj;
+    carry
+}
+
+/// `a·b·R⁻¹ mod n` (up to one extra `n`) for eight lanes, or `a²·R⁻¹` when `SQUARE` (then `b`
+/// is ignored). `a`, `b`, `n` and `out` are padded numbers (`W` zero vectors, `L` limbs, `W`
+/// zero vectors) with normalized limbs; `q` is scratch of `L` vectors. Only `out`'s limbs are
+/// written.
+#[target_feature(enable = "avx512f,avx512ifma")]
+fn mont_mul<const SQUARE: bool>(a: &[V], b: &[V], n: &[V], n0inv: V, q: &mut [V], out: &mut [V]) {
+    let l = n.len() - 2 * W;
+    let limbs = &a[W..W + l];
+    let y = if SQUARE { a } else { b };
+    let n_low: &[V; W] = match n[W..].first_chunk() {
+        Some(low) => low,
+        None => panic!("modulus shorter than one block"),
+    };
+    let mut carry = _mm512_setzero_si512();
+    // The low half: every column is cleared by its reduction factor.
+    for k0 in (0..l).step_by(W) {
+        let mut acc = Columns::zero();
+        if SQUARE {
+            full_rows(&mut acc, limbs, y, k0, 0..k0 / 2);
+            diagonal_edge!(&mut acc, limbs, y, k0 / 2);
+            double_and_add_squares(&mut acc, limbs, k0);
+        } else {
+            full_rows(&mut acc, limbs, y, k0, 0..k0);
+            lower_edge!(&mut acc, limbs, y, k0);
         }
-        acc[i + l] = _mm512_madd52hi_epu64(acc[i + l], ai, prev);
-        i += 1;
+        // Oldest factors first: only the last rows wait for the previous triangle.
+        full_rows(&mut acc, q, n, k0, 0..k0);
+        carry = triangle(&mut acc, carry, n_low, n0inv, &mut q[k0..k0 + W]);
     }
-    // Double the cross products, add the squares a_i².
-    for i in 0..l {
-        let ai = a[i];
-        let lo = _mm512_add_epi64(acc[2 * i], acc[2 * i]);
-        acc[2 * i] = _mm512_madd52lo_epu64(lo, ai, ai);
-        let hi = _mm512_add_epi64(acc[2 * i + 1], acc[2 * i + 1]);
-        acc[2 * i + 1] = _mm512_madd52hi_epu64(hi, ai, ai);
-    }
-    // Reduction, two rows per pass, pipelined as in amm8, without the a·b terms.
-    let mut i = 0;
-    if l >= 4 {
-        let mut factors = reduce_head(acc, 0, n, n0inv);
-        while i + 1 < l {
-            let qs = factors;
-            acc[i + 2] = reduce_position(acc[i + 2], qs, n[2], n[1], n[0]);
-            acc[i + 3] = reduce_position(acc[i + 3], qs, n[3], n[2], n[1]);
-            if i + 3 < l {
-                factors = reduce_head(acc, i + 2, n, n0inv);
+    // The high half is the result (below 2n < R), stored unnormalized, then carried once.
+    for k0 in (l..2 * l).step_by(W) {
+        let u = k0 - l;
+        let mut acc = Columns::zero();
+        if SQUARE {
+            if k0 + W == 2 * l {
+                last_square_block!(&mut acc, limbs, y, l);
+            } else {
+                upper_edge!(&mut acc, limbs, y, l, u);
+                full_rows(&mut acc, limbs, y, k0, u + W..k0 / 2);
+                diagonal_edge!(&mut acc, limbs, y, k0 / 2);
             }
-            for (x, w) in acc[i + 4..i + l].iter_mut().zip(n[2..].windows(3)) {
-                *x = reduce_position(*x, qs, w[2], w[1], w[0]);
-            }
-            let (n1, n2) = (n[l - 1], n[l - 2]);
-            acc[i + l] = reduce_position(acc[i + l], qs, zero, n1, n2);
-            acc[i + l + 1] = _mm512_madd52hi_epu64(acc[i + l + 1], qs.1, n1);
-            i += 2;
+            double_and_add_squares(&mut acc, limbs, k0);
+        } else {
+            upper_edge!(&mut acc, limbs, y, l, u);
+            full_rows(&mut acc, limbs, y, k0, u + W..l);
         }
-    }
-    while i < l {
-        let q = _mm512_madd52lo_epu64(zero, acc[i], n0inv);
-        let t = _mm512_madd52lo_epu64(acc[i], q, n[0]);
-        acc[i + 1] = _mm512_add_epi64(acc[i + 1], _mm512_srli_epi64::<52>(t));
-        for j in 1..l {
-            let x = _mm512_madd52lo_epu64(acc[i + j], q, n[j]);
-            acc[i + j] = _mm512_madd52hi_epu64(x, q, n[j - 1]);
+        upper_edge!(&mut acc, q, n, l, u);
+        full_rows(&mut acc, q, n, k0, u + W..l);
+        for c in 0..W {
+            out[W + u + c] = acc.sum(c);
         }
-        acc[i + l] = _mm512_madd52hi_epu64(acc[i + l], q, n[l - 1]);
-        i += 1;
+        out[W + u] = _mm512_add_epi64(out[W + u], carry);
+        carry = _mm512_setzero_si512();
     }
-    out[..l].copy_from_slice(&acc[l..2 * l]);
-    normalize8(&mut out[..l]);
+    normalize8(&mut out[W..W + l]);
 }
 
 /// Carries every limb above 52 bits into the next one, in every lane.
 #[target_feature(enable = "avx512f")]
-fn normalize8(x: &mut [__m512i]) {
-    let mask = limb_mask_vector();
+fn normalize8(x: &mut [V]) {
+    // LIMB_MASK < 2^63: the cast keeps the bit pattern.
+    #[expect(clippy::cast_possible_wrap, reason = "bit pattern below 2^63")]
+    let mask = _mm512_set1_epi64(LIMB_MASK as i64);
     let mut carry = _mm512_setzero_si512();
     for limb in x.iter_mut() {
         let v = _mm512_add_epi64(*limb, carry);
-        *limb = core::arch::x86_64::_mm512_and_si512(v, mask);
+        *limb = _mm512_and_si512(v, mask);
         carry = _mm512_srli_epi64::<52>(v);
     }
 }
 
+/// Lane-interleaves up to eight `limbs`-long numbers into `out` (a padded number); missing
+/// lanes repeat lane 0.
 #[target_feature(enable = "avx512f")]
-fn limb_mask_vector() -> __m512i {
-    // LIMB_MASK < 2^63: the cast keeps the bit pattern.
-    #[expect(clippy::cast_possible_wrap, reason = "bit pattern below 2^63")]
-    let m = LIMB_MASK as i64;
-    core::arch::x86_64::_mm512_set1_epi64(m)
-}
-
-/// Lane-interleaves up to eight `limbs`-long numbers; missing lanes repeat lane 0.
-#[target_feature(enable = "avx512f")]
-fn interleave<'a>(
-    numbers: impl Fn(usize) -> &'a [u64],
-    count: usize,
-    limbs: usize,
-) -> Vec<__m512i> {
+fn interleave<'a>(numbers: impl Fn(usize) -> &'a [u64], count: usize, out: &mut [V]) {
+    let limbs = out.len() - 2 * W;
     let rows: [&[u64]; 8] =
         std::array::from_fn(|k| &numbers(if k < count { k } else { 0 })[..limbs]);
-    (0..limbs)
-        .map(|j| {
-            let column: [u64; 8] = std::array::from_fn(|k| rows[k][j]);
-            // SAFETY: `column` is 8 u64 = 64 bytes, the size of the unaligned load.
-            unsafe { _mm512_loadu_si512(column.as_ptr().cast()) }
-        })
-        .collect()
+    for (j, v) in out[W..W + limbs].iter_mut().enumerate() {
+        let column: [u64; 8] = std::array::from_fn(|k| rows[k][j]);
+        // SAFETY: `column` is 8 u64 = 64 bytes, the size of the unaligned load.
+        *v = unsafe { _mm512_loadu_si512(column.as_ptr().cast()) };
+    }
 }
 
 #[target_feature(enable = "avx512f,avx512ifma")]
 fn pow8_impl(batch: &PowBatch<'_>) -> Vec<Vec<u64>> {
     let count = batch.moduli.len();
     let l = batch.moduli[0].limbs();
-    let n = interleave(|k| batch.moduli[k].n(), count, l);
-    let rr = interleave(|k| batch.moduli[k].rr(), count, l);
-    let base = interleave(|k| &batch.bases[k][..], count, l);
-    let n0: Vec<u64> = (0..8)
-        .map(|k| batch.moduli[if k < count { k } else { 0 }].n0inv())
-        .collect();
+    let p = l + 2 * W;
+    let zero = _mm512_setzero_si512();
+    // One allocation: seven padded numbers and the factors.
+    let mut scratch = vec![zero; 7 * p + l];
+    let (n, rest) = scratch.split_at_mut(p);
+    let (rr, rest) = rest.split_at_mut(p);
+    let (base, rest) = rest.split_at_mut(p);
+    let (base_mont, rest) = rest.split_at_mut(p);
+    let (mut x, rest) = rest.split_at_mut(p);
+    let (mut y, rest) = rest.split_at_mut(p);
+    let (one, q) = rest.split_at_mut(p);
+    interleave(|k| batch.moduli[k].n(), count, n);
+    interleave(|k| batch.moduli[k].rr(), count, rr);
+    interleave(|k| &batch.bases[k][..], count, base);
+    let n0: [u64; 8] = std::array::from_fn(|k| batch.moduli[if k < count { k } else { 0 }].n0inv());
     // SAFETY: `n0` holds 8 u64 = 64 bytes, the size of the unaligned load.
     let n0inv = unsafe { _mm512_loadu_si512(n0.as_ptr().cast()) };
 
-    let zero = _mm512_setzero_si512();
-    let mut acc = vec![zero; 2 * l + 2];
-    let mut base_mont = vec![zero; l];
-    amm8(&base, &rr, &n, n0inv, &mut acc, &mut base_mont);
-    let mut x = base_mont.clone();
-    let mut y = vec![zero; l];
+    mont_mul::<false>(base, rr, n, n0inv, q, base_mont);
+    x.copy_from_slice(base_mont);
     let e = batch.exponent;
     let top = 63 - e.leading_zeros();
     for bit in (0..top).rev() {
-        ams8(&x, &n, n0inv, &mut acc, &mut y);
+        mont_mul::<true>(x, x, n, n0inv, q, y);
         std::mem::swap(&mut x, &mut y);
         if (e >> bit) & 1 == 1 {
-            let factor = if bit == 0 { &base } else { &base_mont };
-            amm8(&x, factor, &n, n0inv, &mut acc, &mut y);
+            // The plain base on the last bit leaves the result out of Montgomery form.
+            let factor = if bit == 0 { &*base } else { &*base_mont };
+            mont_mul::<false>(x, factor, n, n0inv, q, y);
             std::mem::swap(&mut x, &mut y);
         }
     }
     if e & 1 == 0 || e == 1 {
-        let mut one = vec![zero; l];
-        one[0] = core::arch::x86_64::_mm512_set1_epi64(1);
-        amm8(&x, &one, &n, n0inv, &mut acc, &mut y);
+        one[W] = _mm512_set1_epi64(1);
+        mont_mul::<false>(x, one, n, n0inv, q, y);
         std::mem::swap(&mut x, &mut y);
     }
 
     let mut lanes = vec![vec![0u64; l]; count];
     let mut column = [0u64; 8];
-    for (j, v) in x.iter().enumerate() {
+    for (j, v) in x[W..W + l].iter().enumerate() {
         // SAFETY: `column` is 8 u64 = 64 bytes, the size of the unaligned store.
         unsafe { _mm512_storeu_si512(column.as_mut_ptr().cast(), *v) };
         for (k, lane) in lanes.iter_mut().enumerate() {
@@ -373,7 +333,6 @@ fn pow8_impl(batch: &PowBatch<'_>) -> Vec<Vec<u64>> {
     for (k, lane) in lanes.iter_mut().enumerate() {
         reduce_once(lane, batch.moduli[k].n());
     }
-    debug_assert!(lanes.iter().flatten().all(|&l| l >> LIMB_BITS == 0));
     lanes
 }
 

@@ -6,12 +6,17 @@
 //! `2n` without a conditional subtraction per step; only the final result is fully reduced.
 //!
 //! Inside a multiplication the 64-bit accumulators take up to four 52-bit partial products per
-//! outer step and are carried only once at the end: with at most `L + 1 <= 159` steps they stay
-//! below `159 · 2^54 < 2^62`.
+//! outer step and are carried only once at the end: with at most `L + 1 <= 161` steps they stay
+//! below `161 · 2^54 < 2^62`.
 //!
-//! [`scalar`] is the portable implementation of exactly this algorithm (one number at a time);
-//! `ifma` runs it for eight numbers at once, each with its own modulus, on AVX-512 IFMA, whose
-//! `vpmadd52luq`/`vpmadd52huq` compute the low and high 52 bits of a 52×52-bit product.
+//! `L` is always a multiple of [`BLOCK`]: the vector kernel works in blocks of that many columns
+//! and never has to split one. A larger `R` changes nothing else (`R > 4n` still holds).
+//!
+//! [`scalar`] is the portable implementation (one number at a time, row by row); `ifma` computes
+//! the same numbers for eight moduli at once on AVX-512 IFMA, whose `vpmadd52luq`/`vpmadd52huq`
+//! compute the low and high 52 bits of a 52×52-bit product, column by column with the sums in
+//! registers. Its column sums take at most `4L` halves (products and reduction terms) and a
+//! carry, below `640 · 2^52 < 2^62` for `L <= 160`.
 
 pub mod scalar;
 
@@ -29,6 +34,8 @@ pub const LIMB_BITS: u32 = 52;
 pub const LIMB_MASK: u64 = (1 << LIMB_BITS) - 1;
 /// Largest modulus supported, in bits (limb counts up to 160 keep the accumulators exact).
 pub const MAX_MODULUS_BITS: usize = 8192;
+/// Limb counts are multiples of this: the vector kernel's column block.
+pub const BLOCK: usize = 8;
 
 /// Why a modulus cannot be prepared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -54,11 +61,13 @@ pub struct Modulus {
     bits: usize,
 }
 
-/// Limbs needed for a modulus of `bits` bits: the smallest `L` with `52·L >= bits + 2`, so that
-/// `R > 4n`.
+/// Limbs used for a modulus of `bits` bits: the smallest multiple `L` of [`BLOCK`] with
+/// `52·L >= bits + 2`, so that `R > 4n`.
 #[must_use]
 pub fn limbs_for_bits(bits: usize) -> usize {
-    (bits + 2).div_ceil(LIMB_BITS as usize)
+    (bits + 2)
+        .div_ceil(LIMB_BITS as usize)
+        .next_multiple_of(BLOCK)
 }
 
 /// `value` as exactly `limbs` 52-bit limbs (higher bits dropped).
