@@ -58,9 +58,10 @@ fn check(bits: u64, count: usize, exponent: u64) {
         bases.push(to_limbs(&b, moduli[i].limbs()));
         plain.push(b);
     }
+    let base_refs: Vec<&[u64]> = bases.iter().map(Vec::as_slice).collect();
     let batch = PowBatch {
         moduli: &refs,
-        bases: &bases,
+        bases: &base_refs,
         exponent,
     };
     for kernel in kernels() {

@@ -280,7 +280,7 @@ fn interleave<'a>(numbers: impl Fn(usize) -> &'a [u64], count: usize, out: &mut 
 }
 
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn pow8_impl(batch: &PowBatch<'_>) -> Vec<Vec<u64>> {
+fn pow8_impl(batch: &PowBatch<'_>, out: &mut [u64]) {
     let count = batch.moduli.len();
     let l = batch.moduli[0].limbs();
     let p = l + 2 * W;
@@ -296,7 +296,7 @@ fn pow8_impl(batch: &PowBatch<'_>) -> Vec<Vec<u64>> {
     let (one, q) = rest.split_at_mut(p);
     interleave(|k| batch.moduli[k].n(), count, n);
     interleave(|k| batch.moduli[k].rr(), count, rr);
-    interleave(|k| &batch.bases[k][..], count, base);
+    interleave(|k| batch.bases[k], count, base);
     let n0: [u64; 8] = std::array::from_fn(|k| batch.moduli[if k < count { k } else { 0 }].n0inv());
     // SAFETY: `n0` holds 8 u64 = 64 bytes, the size of the unaligned load.
     let n0inv = unsafe { _mm512_loadu_si512(n0.as_ptr().cast()) };
@@ -321,23 +321,21 @@ fn pow8_impl(batch: &PowBatch<'_>) -> Vec<Vec<u64>> {
         std::mem::swap(&mut x, &mut y);
     }
 
-    let mut lanes = vec![vec![0u64; l]; count];
     let mut column = [0u64; 8];
     for (j, v) in x[W..W + l].iter().enumerate() {
         // SAFETY: `column` is 8 u64 = 64 bytes, the size of the unaligned store.
         unsafe { _mm512_storeu_si512(column.as_mut_ptr().cast(), *v) };
-        for (k, lane) in lanes.iter_mut().enumerate() {
+        for (k, lane) in out.chunks_exact_mut(l).enumerate() {
             lane[j] = column[k];
         }
     }
-    for (k, lane) in lanes.iter_mut().enumerate() {
+    for (k, lane) in out.chunks_exact_mut(l).enumerate() {
         reduce_once(lane, batch.moduli[k].n());
     }
-    lanes
 }
 
-/// Computes a [`PowBatch`] of up to eight exponentiations.
-pub(super) fn pow8(_token: IfmaToken, batch: &PowBatch<'_>) -> Vec<Vec<u64>> {
+/// Computes a [`PowBatch`] of up to eight exponentiations into `out` (`L` limbs per number).
+pub(super) fn pow8(_token: IfmaToken, batch: &PowBatch<'_>, out: &mut [u64]) {
     // SAFETY: the token exists only when runtime detection found AVX-512F and AVX-512 IFMA.
-    unsafe { pow8_impl(batch) }
+    unsafe { pow8_impl(batch, out) }
 }

@@ -93,6 +93,14 @@ pub fn to_limbs(value: &BigUint, limbs: usize) -> Vec<u64> {
 #[must_use]
 pub fn limbs_from_be_bytes(bytes: &[u8], limbs: usize) -> Vec<u64> {
     let mut out = vec![0u64; limbs];
+    limbs_from_be_bytes_into(bytes, &mut out);
+    out
+}
+
+/// A big-endian byte string as exactly `out.len()` 52-bit limbs (higher bits dropped), written
+/// into `out`.
+pub fn limbs_from_be_bytes_into(bytes: &[u8], out: &mut [u64]) {
+    out.fill(0);
     let (mut acc, mut have, mut index) = (0u128, 0u32, 0usize);
     let mut push = |acc: &mut u128, have: &mut u32| {
         while *have >= LIMB_BITS {
@@ -125,13 +133,19 @@ pub fn limbs_from_be_bytes(bytes: &[u8], limbs: usize) -> Vec<u64> {
         let v = (acc as u64) & LIMB_MASK;
         *limb = v;
     }
-    out
 }
 
 /// Normalized 52-bit `limbs` as `len` big-endian bytes (higher bits dropped).
 #[must_use]
 pub fn limbs_to_be_bytes(limbs: &[u64], len: usize) -> Vec<u8> {
     let mut out = vec![0u8; len];
+    limbs_to_be_bytes_into(limbs, &mut out);
+    out
+}
+
+/// Normalized 52-bit `limbs` as `out.len()` big-endian bytes (higher bits dropped), written into
+/// `out`.
+pub fn limbs_to_be_bytes_into(limbs: &[u64], out: &mut [u8]) {
     let (mut acc, mut have) = (0u128, 0u32);
     let mut limbs = limbs.iter();
     let mut fill = |acc: &mut u128, have: &mut u32, need: u32| {
@@ -157,7 +171,6 @@ pub fn limbs_to_be_bytes(limbs: &[u64], len: usize) -> Vec<u8> {
         acc >>= 8;
         have -= 8;
     }
-    out
 }
 
 /// The value of 52-bit `limbs` (each below 2^52).
@@ -237,7 +250,7 @@ pub struct PowBatch<'a> {
     /// The moduli (1 to 8, all with the same limb count).
     pub moduli: &'a [&'a Modulus],
     /// The bases, one per modulus, each below its modulus, in 52-bit limbs.
-    pub bases: &'a [Vec<u64>],
+    pub bases: &'a [&'a [u64]],
     /// The shared exponent (at least 1).
     pub exponent: u64,
 }
@@ -255,10 +268,24 @@ impl PowKernel {
     /// Computes `bases[i]^exponent mod moduli[i]`, fully reduced, as 52-bit limbs.
     ///
     /// # Panics
-    /// If the batch is empty or larger than 8, the limb counts differ, a base has the wrong
-    /// length, or the exponent is 0.
+    /// As [`PowKernel::pow_into`].
     #[must_use]
     pub fn pow(&self, batch: &PowBatch<'_>) -> Vec<Vec<u64>> {
+        let limbs = batch.moduli.first().map_or(0, |m| m.limbs());
+        let mut flat = vec![0u64; batch.moduli.len() * limbs];
+        self.pow_into(batch, &mut flat);
+        flat.chunks_exact(limbs.max(1))
+            .map(<[u64]>::to_vec)
+            .collect()
+    }
+
+    /// Computes `bases[i]^exponent mod moduli[i]`, fully reduced, into
+    /// `out[i·L .. (i+1)·L]` (`L` limbs each): no allocation per number.
+    ///
+    /// # Panics
+    /// If the batch is empty or larger than 8, the limb counts differ, a base has the wrong
+    /// length, the exponent is 0, or `out` is not `count · L` long.
+    pub fn pow_into(&self, batch: &PowBatch<'_>, out: &mut [u64]) {
         let count = batch.moduli.len();
         assert!((1..=8).contains(&count), "1 to 8 exponentiations per batch");
         assert_eq!(batch.bases.len(), count, "one base per modulus");
@@ -269,17 +296,22 @@ impl PowKernel {
                 && batch.bases.iter().all(|b| b.len() == limbs),
             "one limb count per batch"
         );
+        assert_eq!(out.len(), count * limbs, "one result per modulus");
         match *self {
-            PowKernel::Scalar => batch
-                .moduli
-                .iter()
-                .zip(batch.bases)
-                .map(|(m, b)| scalar::pow(m, b, batch.exponent))
-                .collect(),
+            PowKernel::Scalar => {
+                for ((m, b), o) in batch
+                    .moduli
+                    .iter()
+                    .zip(batch.bases)
+                    .zip(out.chunks_exact_mut(limbs))
+                {
+                    o.copy_from_slice(&scalar::pow(m, b, batch.exponent));
+                }
+            }
             #[cfg(target_arch = "x86_64")]
-            PowKernel::Ifma(token) => ifma::pow8(token, batch),
+            PowKernel::Ifma(token) => ifma::pow8(token, batch, out),
             #[cfg(not(target_arch = "x86_64"))]
-            PowKernel::Ifma(_) => PowKernel::Scalar.pow(batch),
+            PowKernel::Ifma(_) => PowKernel::Scalar.pow_into(batch, out),
         }
     }
 }

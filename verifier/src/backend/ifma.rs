@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use ixi_kernels::cpu::IfmaToken;
-use ixi_kernels::mont::{PowBatch, PowKernel, limbs_from_be_bytes, limbs_to_be_bytes};
+use ixi_kernels::mont::{PowBatch, PowKernel, limbs_from_be_bytes_into, limbs_to_be_bytes_into};
 use rayon::prelude::*;
 
 use super::VerifyBackend;
@@ -75,22 +75,23 @@ impl VerifyBackend for IfmaBackend {
     }
 
     fn verify_batch(&self, items: &[VerifyItem<'_>], ok: &mut [bool]) {
-        let mut groups: HashMap<(usize, u64), Vec<usize>> = HashMap::new();
-        let mut scalar = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            ok[i] = false;
-            match route(item) {
-                Route::Reject => {}
-                Route::Scalar => scalar.push(i),
-                Route::Vector(limbs, e) => groups.entry((limbs, e)).or_default().push(i),
-            }
-        }
-        let vectors: Vec<(u64, &[usize])> = groups
-            .iter()
-            .flat_map(|(&(_, e), indices)| indices.chunks(8).map(move |c| (e, c)))
-            .collect();
         let kernel = self.kernel;
+        // Everything, routing included, runs on the pool: the calling thread would otherwise
+        // share a core with a worker spinning for work.
         let verdicts: Vec<(usize, bool)> = self.pool.install(|| {
+            let mut groups: HashMap<(usize, u64), Vec<usize>> = HashMap::new();
+            let mut scalar = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                match route(item) {
+                    Route::Reject => {}
+                    Route::Scalar => scalar.push(i),
+                    Route::Vector(limbs, e) => groups.entry((limbs, e)).or_default().push(i),
+                }
+            }
+            let vectors: Vec<(u64, &[usize])> = groups
+                .iter()
+                .flat_map(|(&(_, e), indices)| indices.chunks(8).map(move |c| (e, c)))
+                .collect();
             let vector_verdicts = vectors
                 .par_iter()
                 .flat_map_iter(|&(e, lanes)| verify_vector(kernel, items, lanes, e));
@@ -100,6 +101,7 @@ impl VerifyBackend for IfmaBackend {
             });
             vector_verdicts.chain(scalar_verdicts).collect()
         });
+        ok.fill(false);
         for (i, verdict) in verdicts {
             ok[i] = verdict;
         }
@@ -114,28 +116,38 @@ fn verify_vector(
     exponent: u64,
 ) -> Vec<(usize, bool)> {
     let mut moduli = Vec::with_capacity(lanes.len());
-    let mut bases = Vec::with_capacity(lanes.len());
     for &i in lanes {
         // Routed here only with a Montgomery modulus.
         let Some(m) = items[i].key.montgomery() else {
             return lanes.iter().map(|&i| (i, false)).collect();
         };
-        bases.push(limbs_from_be_bytes(items[i].signature, m.limbs()));
         moduli.push(m);
     }
-    let results = kernel.pow(&PowBatch {
-        moduli: &moduli,
-        bases: &bases,
-        exponent,
-    });
+    let limbs = moduli.first().map_or(0, |m| m.limbs());
+    // One buffer for the bases and one for the results, not one per lane.
+    let mut bases = vec![0u64; lanes.len() * limbs];
+    for (&i, base) in lanes.iter().zip(bases.chunks_exact_mut(limbs)) {
+        limbs_from_be_bytes_into(items[i].signature, base);
+    }
+    let base_refs: Vec<&[u64]> = bases.chunks_exact(limbs).collect();
+    let mut results = vec![0u64; lanes.len() * limbs];
+    kernel.pow_into(
+        &PowBatch {
+            moduli: &moduli,
+            bases: &base_refs,
+            exponent,
+        },
+        &mut results,
+    );
+    let mut encoded = Vec::new();
     lanes
         .iter()
-        .zip(results)
-        .map(|(&i, limbs)| {
+        .zip(results.chunks_exact(limbs))
+        .map(|(&i, result)| {
             let item = &items[i];
-            let k = item.key.modulus_len();
-            let verdict = is_encoding_of(&limbs_to_be_bytes(&limbs, k), item.message);
-            (i, verdict)
+            encoded.resize(item.key.modulus_len(), 0);
+            limbs_to_be_bytes_into(result, &mut encoded);
+            (i, is_encoding_of(&encoded, item.message))
         })
         .collect()
 }
