@@ -16,6 +16,14 @@ pub struct Avx512Token(());
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IfmaToken(());
 
+impl IfmaToken {
+    /// The AVX-512 Foundation token: an IFMA token is only issued when AVX-512F is present too.
+    #[must_use]
+    pub fn avx512(self) -> Avx512Token {
+        Avx512Token(())
+    }
+}
+
 /// The CPU features ixi-accel uses, detected once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CpuFeatures {

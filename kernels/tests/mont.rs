@@ -122,6 +122,33 @@ fn byte_and_limb_conversions_agree_with_bigint() {
     }
 }
 
+/// Random lengths and limb counts, including counts too small (high bits dropped) and too
+/// large (zero limbs above), against the bigint conversions.
+#[test]
+fn random_byte_and_limb_conversions() {
+    let mut rng = rand::rng();
+    for _ in 0..2000 {
+        let len = rng.random_range(0..600);
+        let mut bytes = vec![0u8; len];
+        rng.fill_bytes(&mut bytes);
+        let v = BigUint::from_bytes_be(&bytes);
+        let limbs = rng.random_range(0..100);
+        let l = ixi_kernels::mont::limbs_from_be_bytes(&bytes, limbs);
+        assert_eq!(l, to_limbs(&v, limbs), "len {len} limbs {limbs}");
+        let out_len = rng.random_range(0..600);
+        let back = ixi_kernels::mont::limbs_to_be_bytes(&l, out_len);
+        let kept = from_limbs(&l);
+        let modulus = BigUint::from(1u8) << (8 * out_len);
+        let mut want = (kept % modulus).to_bytes_be();
+        if want == [0] {
+            want.clear();
+        }
+        let mut padded = vec![0u8; out_len - want.len()];
+        padded.extend_from_slice(&want);
+        assert_eq!(back, padded, "limbs {limbs} out {out_len}");
+    }
+}
+
 #[test]
 fn modulus_preparation() {
     assert!(Modulus::from_be_bytes(&[0x10, 0x00]).is_err(), "even");

@@ -34,6 +34,13 @@ pub fn encoded_message(k: usize, message: &[u8]) -> Option<Vec<u8>> {
 /// as comparing with [`encoded_message`], without building it.
 #[must_use]
 pub fn is_encoding_of(candidate: &[u8], message: &[u8]) -> bool {
+    is_encoding_of_digest(candidate, &Sha512::digest(message).into())
+}
+
+/// Whether `candidate` is the encoding of a message whose SHA-512 is `digest`: for callers
+/// that hash many messages at once.
+#[must_use]
+pub fn is_encoding_of_digest(candidate: &[u8], digest: &[u8; 64]) -> bool {
     let k = candidate.len();
     if k < MIN_ENCODED_LEN {
         return false;
@@ -44,7 +51,7 @@ pub fn is_encoding_of(candidate: &[u8], message: &[u8]) -> bool {
         && all_ff(&candidate[2..t_start - 1])
         && candidate[t_start - 1] == 0x00
         && candidate[t_start..k - 64] == SHA512_DIGEST_INFO
-        && candidate[k - 64..] == Sha512::digest(message)[..]
+        && candidate[k - 64..] == digest[..]
 }
 
 /// Whether every byte is `0xff`. A reduction without an early exit, which the compiler turns

@@ -100,38 +100,25 @@ pub fn limbs_from_be_bytes(bytes: &[u8], limbs: usize) -> Vec<u64> {
 /// A big-endian byte string as exactly `out.len()` 52-bit limbs (higher bits dropped), written
 /// into `out`.
 pub fn limbs_from_be_bytes_into(bytes: &[u8], out: &mut [u64]) {
-    out.fill(0);
-    let (mut acc, mut have, mut index) = (0u128, 0u32, 0usize);
-    let mut push = |acc: &mut u128, have: &mut u32| {
-        while *have >= LIMB_BITS {
-            if let Some(limb) = out.get_mut(index) {
-                #[expect(clippy::cast_possible_truncation, reason = "masked to 52 bits")]
-                let v = (*acc as u64) & LIMB_MASK;
-                *limb = v;
-            }
-            *acc >>= LIMB_BITS;
-            *have -= LIMB_BITS;
-            index += 1;
-        }
-    };
-    // Whole 64-bit words from the least significant end, then the leading bytes.
-    let mut words = bytes.rchunks_exact(8);
-    for word in words.by_ref() {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(word);
-        acc |= u128::from(u64::from_be_bytes(w)) << have;
-        have += 64;
-        push(&mut acc, &mut have);
-    }
-    for &byte in words.remainder().iter().rev() {
-        acc |= u128::from(byte) << have;
-        have += 8;
-        push(&mut acc, &mut have);
-    }
-    if let Some(limb) = out.get_mut(index) {
-        #[expect(clippy::cast_possible_truncation, reason = "masked to 52 bits")]
-        let v = (acc as u64) & LIMB_MASK;
-        *limb = v;
+    let len = bytes.len();
+    for (i, limb) in out.iter_mut().enumerate() {
+        // Limb i starts at bit 52i: one 8-byte big-endian read ending at its lowest byte.
+        let bit = i * LIMB_BITS as usize;
+        let (low_byte, shift) = (bit / 8, bit % 8);
+        let word = if low_byte + 8 <= len {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&bytes[len - low_byte - 8..len - low_byte]);
+            u64::from_be_bytes(w)
+        } else {
+            // The top limbs: the bytes that exist, zeros above.
+            (0..8).rev().fold(0u64, |acc, k| {
+                let byte = len
+                    .checked_sub(low_byte + k + 1)
+                    .map_or(0, |index| bytes[index]);
+                (acc << 8) | u64::from(byte)
+            })
+        };
+        *limb = (word >> shift) & LIMB_MASK;
     }
 }
 
@@ -146,30 +133,25 @@ pub fn limbs_to_be_bytes(limbs: &[u64], len: usize) -> Vec<u8> {
 /// Normalized 52-bit `limbs` as `out.len()` big-endian bytes (higher bits dropped), written into
 /// `out`.
 pub fn limbs_to_be_bytes_into(limbs: &[u64], out: &mut [u8]) {
-    let (mut acc, mut have) = (0u128, 0u32);
-    let mut limbs = limbs.iter();
-    let mut fill = |acc: &mut u128, have: &mut u32, need: u32| {
-        while *have < need {
-            *acc |= u128::from(limbs.next().copied().unwrap_or(0)) << *have;
-            *have += LIMB_BITS;
+    // The 64 bits from bit `bit` on: at most three limbs.
+    let word_at = |bit: usize| {
+        let (j, off) = (bit / LIMB_BITS as usize, bit % LIMB_BITS as usize);
+        let limb = |k: usize| limbs.get(k).copied().unwrap_or(0);
+        let mut word = (limb(j) >> off) | (limb(j + 1) << (LIMB_BITS as usize - off));
+        if off > 2 * LIMB_BITS as usize - 64 {
+            word |= limb(j + 2) << (2 * LIMB_BITS as usize - off);
         }
+        word
     };
     let mut words = out.rchunks_exact_mut(8);
-    for word in words.by_ref() {
-        fill(&mut acc, &mut have, 64);
-        #[expect(clippy::cast_possible_truncation, reason = "the low 64 bits")]
-        let w = acc as u64;
-        word.copy_from_slice(&w.to_be_bytes());
-        acc >>= 64;
-        have -= 64;
+    let mut bit = 0;
+    for chunk in words.by_ref() {
+        chunk.copy_from_slice(&word_at(bit).to_be_bytes());
+        bit += 64;
     }
-    for byte in words.into_remainder().iter_mut().rev() {
-        fill(&mut acc, &mut have, 8);
-        #[expect(clippy::cast_possible_truncation, reason = "one byte")]
-        let b = acc as u8;
-        *byte = b;
-        acc >>= 8;
-        have -= 8;
+    let top = word_at(bit).to_le_bytes();
+    for (byte, &value) in words.into_remainder().iter_mut().rev().zip(&top) {
+        *byte = value;
     }
 }
 
