@@ -11,12 +11,14 @@ mod keccak;
 mod link;
 mod pow_search;
 mod rsa_verify;
+mod sha512;
 
 criterion_group!(
     benches,
     keccak::permutation,
     pow_search::search_batch,
     rsa_verify::verify_batch,
+    sha512::eight_messages,
     link::codec,
     link::judging
 );
