@@ -134,6 +134,45 @@ fn bench_json_reports_rates_and_ratios() {
     assert!(b["verifiesPerSec"].as_f64().unwrap() > 0.0);
     assert!(b["scalarVerifiesPerSec"].as_f64().unwrap() > 0.0);
     assert_eq!(b["selfCheck"], "passed");
+    assert!(
+        b["ratioVsOneThread"].is_null(),
+        "one thread has no such ratio"
+    );
+}
+
+/// Above one thread the same backend on one thread is measured in the same run, and the ratio
+/// is the two rates'.
+#[test]
+fn bench_json_compares_threads_in_one_run() {
+    let out = verifier()
+        .args([
+            "bench",
+            "--key-bits",
+            "2048",
+            "--seconds",
+            "0.4",
+            "--rounds",
+            "1",
+            "--threads",
+            "2",
+            "--no-openssl",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let b = &lines(&out)[0];
+    assert_eq!(b["threads"], 2);
+    let rate = b["verifiesPerSec"].as_f64().unwrap();
+    let one = b["oneThreadVerifiesPerSec"].as_f64().unwrap();
+    assert!(one > 0.0);
+    let ratio = b["ratioVsOneThread"].as_f64().unwrap();
+    assert!((ratio - rate / one).abs() < 1e-9, "{b}");
+    assert!(b["opensslVerifiesPerSec"].is_null());
 }
 
 #[test]

@@ -80,14 +80,33 @@ impl VerifyBackend for IfmaBackend {
         // Everything, routing included, runs on the pool: the calling thread would otherwise
         // share a core with a worker spinning for work.
         let verdicts: Vec<(usize, bool)> = self.pool.install(|| {
+            // Routing compares every signature with its modulus: in parallel, since whatever
+            // runs alone here idles the other threads.
+            let routes: Vec<Route> = items.par_iter().map(route).collect();
             let mut groups: HashMap<(usize, u64), Vec<usize>> = HashMap::new();
             let mut scalar = Vec::new();
-            for (i, item) in items.iter().enumerate() {
-                match route(item) {
+            // Items come in runs of one key size: look the group up only when the key changes.
+            let mut current: Option<((usize, u64), Vec<usize>)> = None;
+            for (i, r) in routes.into_iter().enumerate() {
+                match r {
                     Route::Reject => {}
                     Route::Scalar => scalar.push(i),
-                    Route::Vector(limbs, e) => groups.entry((limbs, e)).or_default().push(i),
+                    Route::Vector(limbs, e) => {
+                        let key = (limbs, e);
+                        match &mut current {
+                            Some((k, indices)) if *k == key => indices.push(i),
+                            _ => {
+                                if let Some((k, indices)) = current.take() {
+                                    groups.entry(k).or_default().extend(indices);
+                                }
+                                current = Some((key, vec![i]));
+                            }
+                        }
+                    }
                 }
+            }
+            if let Some((k, indices)) = current {
+                groups.entry(k).or_default().extend(indices);
             }
             let vectors: Vec<(u64, &[usize])> = groups
                 .iter()

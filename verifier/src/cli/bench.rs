@@ -106,14 +106,26 @@ pub(super) fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let features = CpuFeatures::detect();
     let (kind, threads) = args.engine.resolve(&features)?;
     let selected = backend::create(kind, &features, threads)?;
+    // Above one thread, the same backend on one thread is a measurand too: separate runs on a
+    // shared machine swing too much to compare.
+    let one_thread = if threads > 1 {
+        Some(backend::create(kind, &features, 1)?)
+    } else {
+        None
+    };
     let scalar = backend::create(BackendKind::Scalar, &features, threads)?;
     let samples = samples(args.key_bits)?;
     let rounds = args.rounds.max(1);
     let duration = Duration::from_secs_f64(args.seconds / f64::from(rounds));
 
     let (mut rate, mut scalar_rate, mut openssl): (f64, f64, Option<f64>) = (0.0, 0.0, None);
+    let mut one_thread_rate: Option<f64> = None;
     for _ in 0..rounds {
         rate = rate.max(measure(selected.as_ref(), &samples, duration)?);
+        if let Some(one) = &one_thread {
+            let r = measure(one.as_ref(), &samples, duration)?;
+            one_thread_rate = Some(one_thread_rate.map_or(r, |best| best.max(r)));
+        }
         if kind != BackendKind::Scalar {
             scalar_rate = scalar_rate.max(measure(scalar.as_ref(), &samples, duration)?);
         }
@@ -138,12 +150,20 @@ pub(super) fn run(args: &BenchArgs) -> anyhow::Result<()> {
             "ratioVsScalar": rate / scalar_rate,
             "opensslVerifiesPerSec": openssl,
             "ratioVsOpenssl": openssl.map(|o| rate / o),
+            "oneThreadVerifiesPerSec": one_thread_rate,
+            "ratioVsOneThread": one_thread_rate.map(|o| rate / o),
             "selfCheck": "passed",
         });
         println!("{out}");
     } else {
         println!("RSA-{} verification, {threads} threads", args.key_bits);
         println!("{:<8}  {rate:.0} verifies/s", kind.name());
+        if let Some(one) = one_thread_rate {
+            println!(
+                "1 thread  {one:.0} verifies/s ({threads} threads: {:.2}x)",
+                rate / one
+            );
+        }
         if kind != BackendKind::Scalar {
             println!(
                 "scalar    {scalar_rate:.0} verifies/s ({:.2}x)",
