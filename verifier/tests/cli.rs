@@ -105,21 +105,12 @@ fn verify_answers_every_line_in_order() {
     }
 }
 
-#[test]
-fn bench_json_reports_rates_and_ratios() {
+/// `ixi-verifier bench --key-bits 2048 --rounds 1 --json` with `extra`, which must succeed: its
+/// one JSON object.
+fn bench_json(extra: &[&str]) -> Value {
     let out = verifier()
-        .args([
-            "bench",
-            "--key-bits",
-            "2048",
-            "--seconds",
-            "0.6",
-            "--rounds",
-            "1",
-            "--threads",
-            "1",
-            "--json",
-        ])
+        .args(["bench", "--key-bits", "2048", "--rounds", "1", "--json"])
+        .args(extra)
         .output()
         .unwrap();
     assert!(
@@ -127,7 +118,12 @@ fn bench_json_reports_rates_and_ratios() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let b = &lines(&out)[0];
+    lines(&out).swap_remove(0)
+}
+
+#[test]
+fn bench_json_reports_rates_and_ratios() {
+    let b = bench_json(&["--seconds", "0.6", "--threads", "1"]);
     assert_eq!(b["keyBits"], 2048);
     assert_eq!(b["threads"], 1);
     assert!(b["backend"].is_string());
@@ -144,28 +140,7 @@ fn bench_json_reports_rates_and_ratios() {
 /// is the two rates'.
 #[test]
 fn bench_json_compares_threads_in_one_run() {
-    let out = verifier()
-        .args([
-            "bench",
-            "--key-bits",
-            "2048",
-            "--seconds",
-            "0.4",
-            "--rounds",
-            "1",
-            "--threads",
-            "2",
-            "--no-openssl",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let b = &lines(&out)[0];
+    let b = bench_json(&["--seconds", "0.4", "--threads", "2", "--no-openssl"]);
     assert_eq!(b["threads"], 2);
     let rate = b["verifiesPerSec"].as_f64().unwrap();
     let one = b["oneThreadVerifiesPerSec"].as_f64().unwrap();
