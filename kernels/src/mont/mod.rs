@@ -255,10 +255,9 @@ impl PowKernel {
     pub fn pow(&self, batch: &PowBatch<'_>) -> Vec<Vec<u64>> {
         let limbs = batch.moduli.first().map_or(0, |m| m.limbs());
         let mut flat = vec![0u64; batch.moduli.len() * limbs];
+        // Checks the batch first: past it, `limbs` is a modulus's limb count, at least 8.
         self.pow_into(batch, &mut flat);
-        flat.chunks_exact(limbs.max(1))
-            .map(<[u64]>::to_vec)
-            .collect()
+        flat.chunks_exact(limbs).map(<[u64]>::to_vec).collect()
     }
 
     /// Computes `bases[i]^exponent mod moduli[i]`, fully reduced, into

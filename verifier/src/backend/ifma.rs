@@ -6,8 +6,6 @@
 //! vector path does not cover (exponents over 64 bits, moduli over 8192 bits) take the scalar
 //! path, so every item gets its verdict.
 
-use std::collections::HashMap;
-
 use ixi_kernels::cpu::IfmaToken;
 use ixi_kernels::mont::{PowBatch, PowKernel, limbs_from_be_bytes_into, limbs_to_be_bytes_into};
 use rayon::prelude::*;
@@ -83,35 +81,27 @@ impl VerifyBackend for IfmaBackend {
             // Routing compares every signature with its modulus: in parallel, since whatever
             // runs alone here idles the other threads.
             let routes: Vec<Route> = items.par_iter().map(route).collect();
-            let mut groups: HashMap<(usize, u64), Vec<usize>> = HashMap::new();
             let mut scalar = Vec::new();
-            // Items come in runs of one key size: look the group up only when the key changes.
-            let mut current: Option<((usize, u64), Vec<usize>)> = None;
+            let mut keyed: Vec<((usize, u64), usize)> = Vec::new();
             for (i, r) in routes.into_iter().enumerate() {
                 match r {
                     Route::Reject => {}
                     Route::Scalar => scalar.push(i),
-                    Route::Vector(limbs, e) => {
-                        let key = (limbs, e);
-                        match &mut current {
-                            Some((k, indices)) if *k == key => indices.push(i),
-                            _ => {
-                                if let Some((k, indices)) = current.take() {
-                                    groups.entry(k).or_default().extend(indices);
-                                }
-                                current = Some((key, vec![i]));
-                            }
-                        }
-                    }
+                    Route::Vector(limbs, e) => keyed.push(((limbs, e), i)),
                 }
             }
-            if let Some((k, indices)) = current {
-                groups.entry(k).or_default().extend(indices);
+            // Stable and adaptive: a batch of one key size is one sorted run, checked in one
+            // pass; mixed sizes come out grouped, each group in batch order.
+            keyed.sort_by_key(|&(key, _)| key);
+            let indices: Vec<usize> = keyed.iter().map(|&(_, i)| i).collect();
+            let mut vectors: Vec<(u64, &[usize])> = Vec::new();
+            let mut start = 0;
+            for group in keyed.chunk_by(|a, b| a.0 == b.0) {
+                let ((_, e), _) = group[0];
+                let lanes = &indices[start..start + group.len()];
+                vectors.extend(lanes.chunks(8).map(|c| (e, c)));
+                start += group.len();
             }
-            let vectors: Vec<(u64, &[usize])> = groups
-                .iter()
-                .flat_map(|(&(_, e), indices)| indices.chunks(8).map(move |c| (e, c)))
-                .collect();
             let vector_verdicts = vectors
                 .par_iter()
                 .flat_map_iter(|&(e, lanes)| verify_vector(kernel, items, lanes, e));

@@ -14,8 +14,9 @@ use super::BenchArgs;
 use super::bench_data::{RSA_2048, RSA_4096};
 
 /// Items per measured batch: the largest batch ixi-link hands a verifier (its default
-/// `max_batch`) and `verify`'s default `--batch`. Smaller batches pay a fixed cost per batch (waking the pool's threads, the last
-/// vector of eight finishing alone) that shows at two threads: about 3% at 512 items.
+/// `max_batch`) and `verify`'s default `--batch`. Smaller batches pay a fixed cost per batch
+/// (waking the pool's threads, the last vector of eight finishing alone) that shows at two
+/// threads: about 3% at 512 items.
 const BATCH: usize = 4096;
 
 struct Sample {
