@@ -9,7 +9,7 @@
 
 use ixi_formats::difficulty::acceptance_bound;
 use ixi_formats::number::IxiNumber;
-use ixi_kernels::cpu::CpuFeatures;
+use ixi_kernels::cpu::{CpuFeatures, skip_simd_test};
 use ixi_kernels::keccak::f1600;
 use ixi_kernels::pow::{NonceLayout, PreparedJob, Target};
 use ixi_kernels::simd::SearchKernel;
@@ -17,17 +17,18 @@ use proptest::prelude::*;
 use rand::{Rng as _, RngCore as _};
 use sha3::{Digest, Sha3_512};
 
-/// The kernels this machine runs; the others are named as skipped.
+/// The kernels this machine runs; the others are named as skipped (a failure under
+/// REQUIRE_SIMD=1).
 fn kernels() -> Vec<SearchKernel> {
     let f = CpuFeatures::detect();
     let mut out = vec![SearchKernel::Scalar];
     match f.avx2() {
         Some(t) => out.push(SearchKernel::Avx2(t)),
-        None => eprintln!("skipping AVX2 kernel: CPU lacks AVX2"),
+        None => skip_simd_test("AVX2 search kernel", "AVX2"),
     }
     match f.avx512() {
         Some(t) => out.push(SearchKernel::Avx512(t)),
-        None => eprintln!("skipping AVX-512 kernel: CPU lacks AVX-512F"),
+        None => skip_simd_test("AVX-512 search kernel", "AVX-512F"),
     }
     out
 }

@@ -1,0 +1,20 @@
+//! `ixi-cli-common`: what the `ixi-miner`, `ixi-verifier` and `ixi-link` commands share.
+//!
+//! - [`link`]: `init` (a data directory's identity and pin) and the worker's `connect`
+//!   options (link address and pin, worker name).
+//! - [`engine`]: `--backend` and `--threads` as both worker binaries take them, with the
+//!   environment override (`IXI_MINER_BACKEND`, `IXI_VERIFIER_BACKEND`).
+//! - [`devices`]: the CPU features and backends part of `devices`, as text and as JSON.
+//! - [`logging`]: log set-up (`IXI_LOG`).
+//! - [`run`]: a worker's task on a small runtime until Ctrl-C, with a status line on a terminal.
+//! - [`secret`]: a password that no `Debug` or log line prints.
+
+pub mod devices;
+pub mod engine;
+pub mod link;
+pub mod logging;
+pub mod run;
+pub mod secret;
+
+pub use link::{InitArgs, LinkArgs, LinkArgsError, init};
+pub use run::run_until_interrupted;

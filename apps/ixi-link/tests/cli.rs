@@ -1,0 +1,260 @@
+//! The `ixi-link` command as operators' scripts use it.
+
+// Test code: a failed expectation is a panic by design.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead as _, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use ixi_formats::number::IxiNumber;
+use ixi_link_proto::{Message, Role};
+use ixi_link_transport::Identity;
+use ixi_link_worker::client::{LinkUpdate, WorkerOptions, spawn_worker};
+use serde_json::Value;
+
+fn link() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ixi-link"))
+}
+
+fn run(args: &[&str]) -> Output {
+    link().args(args).output().unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ixi-link-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn json_line(out: &Output) -> Value {
+    assert!(out.status.success(), "{}", stderr(out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn devnet_mines_and_verifies_with_every_verdict_right() {
+    let summary = temp_dir("devnet").with_extension("json");
+    let out = run(&[
+        "devnet",
+        "--seconds",
+        "15",
+        "--block-seconds",
+        "3",
+        "--min-difficulty",
+        "1000000",
+        "--block-signatures",
+        "24",
+        "--transactions",
+        "4",
+        "--summary-json",
+        summary.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    for field in [
+        "blocks",
+        "solutionsAccepted",
+        "solutionsRejected",
+        "bestDifficulty",
+        "signaturesVerified",
+        "verdictMismatches",
+    ] {
+        assert!(s.get(field).is_some(), "{field} missing in {s}");
+    }
+    assert!(s["blocks"].as_u64().unwrap() >= 4, "{s}");
+    assert!(s["solutionsAccepted"].as_u64().unwrap() >= 1, "{s}");
+    let best: IxiNumber = s["bestDifficulty"].as_str().unwrap().parse().unwrap();
+    assert!(best >= IxiNumber::from_whole(1_000_000), "{s}");
+    assert!(s["signaturesVerified"].as_u64().unwrap() > 0, "{s}");
+    assert_eq!(s["verdictMismatches"].as_u64(), Some(0), "{s}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("devnet summary"), "{text}");
+    std::fs::remove_file(&summary).unwrap();
+}
+
+#[test]
+fn identities_and_authorizations() {
+    let dir = temp_dir("init");
+    let first = json_line(&run(&[
+        "init",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--json",
+    ]));
+    let pin = first["pin"].as_str().unwrap().to_owned();
+    assert_eq!(pin.len(), 64);
+    assert_eq!(first["created"], Value::Bool(true));
+    let again = json_line(&run(&[
+        "init",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(again["pin"].as_str(), Some(pin.as_str()));
+    assert_eq!(again["created"], Value::Bool(false));
+
+    let worker = Identity::generate("w").unwrap().pin().to_string();
+    let out = run(&[
+        "authorize",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--pin",
+        &worker,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let authorized = std::fs::read_to_string(dir.join("authorized.txt")).unwrap();
+    assert!(authorized.contains(&worker));
+
+    let out = run(&[
+        "authorize",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--pin",
+        "abc",
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--pin"), "{}", stderr(&out));
+    let missing = temp_dir("missing");
+    for args in [
+        vec![
+            "authorize",
+            "--data-dir",
+            missing.to_str().unwrap(),
+            "--pin",
+            &worker,
+        ],
+        vec![
+            "serve",
+            "--data-dir",
+            missing.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--simulate",
+        ],
+    ] {
+        let out = run(&args);
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("no link identity"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    let out = run(&[
+        "serve",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(!out.status.success(), "serve needs --node or --simulate");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Kills the child when the test ends, however it ends.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn serve_simulate_serves_an_authorized_worker() {
+    let dir = temp_dir("serve");
+    let link_pin = json_line(&run(&[
+        "init",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--json",
+    ]))["pin"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let worker = Identity::generate("w").unwrap();
+    let out = run(&[
+        "authorize",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--pin",
+        &worker.pin().to_string(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A free UDP port.
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Killed(
+        link()
+            .args([
+                "serve",
+                "--data-dir",
+                dir.to_str().unwrap(),
+                "--listen",
+                &addr,
+                "--simulate",
+            ])
+            .args([
+                "--block-seconds",
+                "2",
+                "--min-difficulty",
+                "1000000",
+                "--block-signatures",
+                "0",
+                "--transactions",
+                "0",
+            ])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // Wait for it to listen.
+    let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
+    let started = Instant::now();
+    loop {
+        let line = lines.next().expect("serve exited early").unwrap();
+        if line.contains("listening on") {
+            assert!(line.contains(&link_pin), "{line}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "serve did not start"
+        );
+    }
+    std::thread::spawn(move || for _ in lines {});
+
+    let mut handle = spawn_worker(
+        worker,
+        WorkerOptions::new(addr, link_pin.parse().unwrap(), Role::Miner, "t".into()),
+    );
+    let job = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match handle.recv().await.unwrap() {
+                LinkUpdate::Received(Message::Job(job)) => {
+                    return (job.block_height, job.challenge_prefix);
+                }
+                LinkUpdate::Disconnected { reason, .. } => panic!("disconnected: {reason}"),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("a job from ixi-link serve");
+    assert!(job.0 > 0);
+    assert!(job.1.len() > 64);
+    handle.shutdown().await;
+    drop(child);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

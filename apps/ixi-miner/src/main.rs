@@ -1,0 +1,19 @@
+//! The `ixi-miner` command: signer proof-of-work search for Ixian DLT nodes.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    ixi_cli_common::logging::init_logging(tracing::Level::INFO);
+    match cli::run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ixi-miner: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

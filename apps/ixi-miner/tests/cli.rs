@@ -1,0 +1,338 @@
+//! The `ixi-miner` command as operators' scripts use it.
+
+// Test code: a failed expectation is a panic by design.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::expect_fun_call,
+    clippy::cast_possible_truncation
+)]
+
+use std::io::Write as _;
+use std::process::{Command, Output, Stdio};
+
+use ixi_formats::difficulty;
+use ixi_formats::number::IxiNumber;
+use ixi_formats::solution;
+use serde_json::Value;
+
+fn miner() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ixi-miner"))
+}
+
+fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
+    let mut child = miner()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn run(args: &[&str]) -> Output {
+    miner().args(args).output().unwrap()
+}
+
+fn stdout_lines(out: &Output) -> Vec<Value> {
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
+        .collect()
+}
+
+fn vectors() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/data/ixian-reference.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn hash_answers_every_line_in_order_and_survives_bad_ones() {
+    let v = vectors();
+    let cases = v["pow"].as_array().unwrap();
+    assert!(!cases.is_empty());
+    let bad_lines = [
+        "",
+        "{not json",
+        r#"{"blockNum":"1"}"#,
+        r#"{"blockNum":"x","blockHash":"","recipientAddress":"","signingPubKey":"","solution":"00"}"#,
+        r#"{"blockNum":"1","blockHash":"0g","recipientAddress":"","signingPubKey":"","solution":"00"}"#,
+    ];
+    let mut input = String::new();
+    let mut expected: Vec<Option<&Value>> = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let line = serde_json::json!({
+            "blockNum": case["blockNum"],
+            "blockHash": case["blockHash"],
+            "recipientAddress": case["recipientAddress"],
+            "signingPubKey": case["signingPubKey"],
+            "solution": case["solution"],
+        });
+        input.push_str(&line.to_string());
+        input.push('\n');
+        expected.push(Some(case));
+        if i % 30 == 0 {
+            input.push_str(bad_lines[(i / 30) % bad_lines.len()]);
+            input.push('\n');
+            expected.push(None);
+        }
+    }
+    // A nonce of 65 bytes and an empty nonce have no hash in the reference.
+    let first = &cases[0];
+    for nonce in ["", &"ab".repeat(65)] {
+        let line = serde_json::json!({
+            "blockNum": first["blockNum"], "blockHash": first["blockHash"],
+            "recipientAddress": first["recipientAddress"],
+            "signingPubKey": first["signingPubKey"], "solution": nonce,
+        });
+        input.push_str(&line.to_string());
+        input.push('\n');
+        expected.push(None);
+    }
+    let out = run_with_stdin(&["hash"], &input);
+    assert!(out.status.success());
+    let lines = stdout_lines(&out);
+    assert_eq!(lines.len(), expected.len(), "one line out per line in");
+    for (got, want) in lines.iter().zip(expected) {
+        match want {
+            Some(case) => {
+                for (field, key) in [
+                    ("hash", "hash"),
+                    ("difficulty", "difficulty"),
+                    ("difficultyRaw", "difficultyRaw"),
+                    ("bits", "bits"),
+                ] {
+                    assert_eq!(got[field], case[key], "{} {field}", case["id"]);
+                }
+            }
+            None => {
+                let msg = got["error"].as_str().unwrap_or_else(|| panic!("{got}"));
+                assert!(!msg.is_empty());
+            }
+        }
+    }
+}
+
+#[test]
+fn mine_json_prints_only_verified_improving_solutions() {
+    let prefix: Vec<u8> = (0..178u32).map(|i| (i * 7 + 3) as u8).collect();
+    let hex_prefix = hex::encode(&prefix);
+    let out = run(&[
+        "mine",
+        "--challenge",
+        &hex_prefix,
+        "--min-difficulty",
+        "1000",
+        "--solutions",
+        "3",
+        "--threads",
+        "2",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = stdout_lines(&out);
+    assert_eq!(lines.len(), 3);
+    let min = IxiNumber::from_whole(1000);
+    let mut last: Option<IxiNumber> = None;
+    for line in &lines {
+        let nonce = hex::decode(line["nonce"].as_str().unwrap()).unwrap();
+        assert_eq!(nonce.len(), 32);
+        // The form submitSigningSolution takes: standard base64 with padding.
+        let b64 = line["nonceBase64"].as_str().unwrap();
+        assert!(b64.ends_with('=') && b64.len() == 44, "{b64}");
+        assert_eq!(
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64).unwrap(),
+            nonce
+        );
+        let hash = solution::hash_with_prefix(&prefix, &nonce).unwrap();
+        assert_eq!(line["hash"], hex::encode(hash));
+        let d = difficulty::hash_to_difficulty(&hash).unwrap();
+        assert!(d >= min);
+        assert_eq!(line["difficulty"], d.to_string());
+        assert_eq!(line["difficultyRaw"], d.raw().to_string());
+        assert!(!line["backend"].as_str().unwrap().is_empty());
+        assert!(last.as_ref().is_none_or(|l| &d > l), "improving");
+        last = Some(d);
+    }
+}
+
+#[test]
+fn mine_rejects_bad_input_with_a_clear_error() {
+    let good = "00".repeat(100);
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["--challenge", "zz", "--min-difficulty", "1000"],
+            "--challenge",
+        ),
+        (
+            &["--challenge", "", "--min-difficulty", "1000"],
+            "empty challenge",
+        ),
+        (
+            &["--challenge", &good, "--min-difficulty", "abc"],
+            "--min-difficulty",
+        ),
+        (
+            &["--challenge", &good, "--min-difficulty", "0"],
+            "must be positive",
+        ),
+        (
+            &["--challenge", &good, "--min-difficulty", "-5"],
+            "must be positive",
+        ),
+        (
+            &["--challenge", &good, "--min-difficulty", &"9".repeat(200)],
+            "unreachable",
+        ),
+        (
+            &[
+                "--challenge",
+                &good,
+                "--min-difficulty",
+                "1000",
+                "--nonce-len",
+                "65",
+            ],
+            "nonce length",
+        ),
+    ];
+    for (args, want) in cases {
+        let mut all = vec!["mine"];
+        all.extend_from_slice(args);
+        let out = run(&all);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    let out = run(&[
+        "mine",
+        "--challenge",
+        &good,
+        "--min-difficulty",
+        "1000",
+        "--backend",
+        "nope",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend"));
+}
+
+#[test]
+fn bench_json_reports_rate_and_in_run_baseline() {
+    let out = run(&[
+        "bench",
+        "--seconds",
+        "0.6",
+        "--rounds",
+        "1",
+        "--threads",
+        "1",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = stdout_lines(&out);
+    assert_eq!(lines.len(), 1, "one JSON object");
+    let b = &lines[0];
+    assert!(b["backend"].is_string());
+    assert_eq!(b["threads"], 1);
+    assert!(b["attemptsPerSec"].as_f64().unwrap() > 0.0);
+    assert!(b["baselineAttemptsPerSec"].as_f64().unwrap() > 0.0);
+    assert_eq!(b["selfCheck"], "passed");
+    // Every backend this machine runs is measured, each with its in-run ratio.
+    let backends = b["backends"].as_array().unwrap();
+    assert!(backends.iter().any(|x| x["backend"] == b["backend"]));
+    for x in backends {
+        assert!(x["attemptsPerSec"].as_f64().unwrap() > 0.0);
+        assert!(x["ratio"].as_f64().unwrap() > 0.0);
+    }
+}
+
+#[test]
+fn devices_json_lists_backends_and_features() {
+    let out = run(&["devices", "--json"]);
+    assert!(out.status.success());
+    let d = &stdout_lines(&out)[0];
+    let backends = d["backends"].as_array().unwrap();
+    assert!(
+        backends
+            .iter()
+            .any(|b| b["name"] == "soft" && b["available"] == true)
+    );
+    assert!(d["cpuFeatures"]["avx2"].is_boolean());
+    assert!(d["auto"].is_string());
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for sub in ["hash", "mine", "bench", "devices"] {
+        let out = run(&[sub, "--help"]);
+        assert!(out.status.success(), "{sub} --help");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"));
+    }
+}
+
+use ixi_test_support::worker_cli as connect_support;
+
+#[tokio::test]
+async fn connect_mines_for_a_link_until_a_solution_is_accepted() {
+    let chain = ixi_link_server::simulate::SimConfig {
+        block_interval: std::time::Duration::from_secs(120),
+        min_difficulty: IxiNumber::from_whole(1_000_000),
+        block_signatures: 0,
+        transactions: 0,
+        ..Default::default()
+    };
+    let stats =
+        connect_support::connect_until(env!("CARGO_BIN_EXE_ixi-miner"), "miner", chain, |s| {
+            s.solutions_accepted >= 1
+        })
+        .await;
+    assert!(stats.best_difficulty.unwrap() >= IxiNumber::from_whole(1_000_000));
+}
+
+#[test]
+fn connect_without_an_identity_says_what_to_do() {
+    let dir = connect_support::temp_dir("miner-none");
+    let out = run(&[
+        "connect",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--link",
+        "127.0.0.1:9",
+        "--link-pin",
+        &"00".repeat(32),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no identity") && err.contains("init"), "{err}");
+    let out = run(&[
+        "connect",
+        "--data-dir",
+        "x",
+        "--link",
+        "h:1",
+        "--link-pin",
+        "zz",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--link-pin"));
+}

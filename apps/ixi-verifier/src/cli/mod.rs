@@ -1,0 +1,129 @@
+//! Command-line interface: argument definitions and dispatch.
+
+mod bench;
+mod connect;
+#[rustfmt::skip]
+mod bench_data;
+mod devices;
+mod verify;
+
+use std::num::NonZeroUsize;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use ixi_cli_common::engine::{parse_backend, threads_or_all};
+use ixi_kernels::cpu::CpuFeatures;
+use ixi_verifier::backend::{BackendChoice, BackendKind};
+
+/// Exact batch RSA PKCS#1 v1.5 SHA-512 verification for Ixian DLT nodes.
+#[derive(Debug, Parser)]
+#[command(name = "ixi-verifier", version, about, long_about = None)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Verify signatures: JSON lines on stdin, one JSON line out per line in, in order.
+    ///
+    /// Each input line: {"publicKey": hex} (Ixian layout) or {"modulus": hex, "exponent": hex},
+    /// plus "message": hex and "signature": hex. Each output line: {"valid": true|false} (with
+    /// "reason" when a key is unusable, which the reference also answers with false), or
+    /// {"error": "..."} for a malformed line. Lines are verified in batches.
+    Verify(VerifyArgs),
+    /// Measure verifications per second against the scalar backend and OpenSSL in one run.
+    Bench(BenchArgs),
+    /// List the backends this machine offers and the CPU features detected.
+    Devices(DevicesArgs),
+    /// Create this verifier's identity (key and certificate) in a data directory and print its
+    /// pin, which the link operator authorizes with `ixi-link authorize`.
+    Init(ixi_cli_common::InitArgs),
+    /// Verify for an ixi-link over QUIC: batches from the link, verdicts to it, reconnecting
+    /// forever.
+    Connect(ConnectArgs),
+}
+
+#[derive(Debug, Args)]
+struct ConnectArgs {
+    #[command(flatten)]
+    link: ixi_cli_common::LinkArgs,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+/// Backend and thread options.
+#[derive(Debug, Args)]
+struct EngineArgs {
+    /// Verification backend: auto picks the fastest this machine supports.
+    #[arg(long, env = "IXI_VERIFIER_BACKEND", default_value = "auto", value_parser = parse_backend::<BackendKind>)]
+    backend: BackendChoice,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<NonZeroUsize>,
+}
+
+impl EngineArgs {
+    fn resolve(&self, features: &CpuFeatures) -> anyhow::Result<(BackendKind, usize)> {
+        let kind = self.backend.resolve(features).context("--backend")?;
+        Ok((kind, threads_or_all(self.threads)))
+    }
+}
+
+fn parse_key_bits(s: &str) -> Result<usize, String> {
+    match s.trim() {
+        "2048" => Ok(2048),
+        "4096" => Ok(4096),
+        other => Err(format!("{other:?}: expected 2048 or 4096")),
+    }
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Most lines verified together.
+    #[arg(long, default_value_t = 4096)]
+    batch: usize,
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// Key size: 2048 (block signatures) or 4096 (transactions).
+    #[arg(long, default_value_t = 4096, value_parser = parse_key_bits)]
+    key_bits: usize,
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Seconds to measure each backend, split over the rounds.
+    #[arg(long, default_value_t = 6.0)]
+    seconds: f64,
+    /// Interleaved measuring rounds; each measurand reports its best round.
+    #[arg(long, default_value_t = 3)]
+    rounds: u32,
+    /// Skip the OpenSSL anchor (`openssl speed rsaN`, about 2 s per round).
+    #[arg(long)]
+    no_openssl: bool,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct DevicesArgs {
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs the parsed command.
+pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Verify(args) => verify::run(&args),
+        Command::Bench(args) => bench::run(&args),
+        Command::Devices(args) => devices::run(&args),
+        Command::Init(args) => Ok(args
+            .run_and_print("ixi-verifier")
+            .with_context(|| format!("--data-dir {}", args.data_dir.display()))?),
+        Command::Connect(args) => connect::run(&args),
+    }
+}

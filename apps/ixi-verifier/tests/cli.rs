@@ -1,0 +1,208 @@
+//! The `ixi-verifier` command as operators' scripts use it.
+
+// Test code: a failed expectation is a panic by design.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write as _;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+fn verifier() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ixi-verifier"))
+}
+
+fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
+    let mut child = verifier()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn lines(out: &Output) -> Vec<Value> {
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON {l:?}: {e}")))
+        .collect()
+}
+
+fn vectors() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/data/ixian-reference.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn verify_answers_every_line_in_order() {
+    let v = vectors();
+    let mut input = String::new();
+    let mut expected: Vec<Option<bool>> = Vec::new();
+    let bad = [
+        "",
+        "{nope",
+        r#"{"message":"00","signature":"00"}"#,
+        r#"{"publicKey":"zz","message":"00","signature":"00"}"#,
+        r#"{"publicKey":"00","modulus":"00","exponent":"03","message":"","signature":""}"#,
+    ];
+    for (i, case) in v["rsa"].as_array().unwrap().iter().enumerate() {
+        let line = json!({
+            "publicKey": case["publicKey"],
+            "message": case["input"],
+            "signature": case["signature"],
+        });
+        input.push_str(&format!("{line}\n"));
+        expected.push(Some(case["expected"].as_bool().unwrap()));
+        if i % 8 == 0 {
+            input.push_str(bad[(i / 8) % bad.len()]);
+            input.push('\n');
+            expected.push(None);
+        }
+    }
+    for case in v["block_signatures"].as_array().unwrap() {
+        // The same keys as modulus and exponent.
+        let key = hex::decode(case["signingPubKey"].as_str().unwrap()).unwrap();
+        let parsed = ixi_formats::pubkey::RsaPublicKey::parse(&key).unwrap();
+        let line = json!({
+            "modulus": hex::encode(&parsed.modulus),
+            "exponent": hex::encode(&parsed.exponent),
+            "message": case["verifiedInput"],
+            "signature": case["signature"],
+        });
+        input.push_str(&format!("{line}\n"));
+        expected.push(Some(case["expected"].as_bool().unwrap()));
+    }
+    for backend in ["scalar", "auto"] {
+        let out = run_with_stdin(&["verify", "--backend", backend, "--batch", "7"], &input);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got = lines(&out);
+        assert_eq!(got.len(), expected.len(), "one line out per line in");
+        for (i, (g, want)) in got.iter().zip(&expected).enumerate() {
+            match want {
+                Some(valid) => assert_eq!(g["valid"], *valid, "line {i}: {g}"),
+                None => assert!(
+                    g["error"].as_str().is_some_and(|e| !e.is_empty()),
+                    "line {i}: {g}"
+                ),
+            }
+        }
+    }
+}
+
+/// `ixi-verifier bench --key-bits 2048 --rounds 1 --json` with `extra`, which must succeed: its
+/// one JSON object.
+fn bench_json(extra: &[&str]) -> Value {
+    let out = verifier()
+        .args(["bench", "--key-bits", "2048", "--rounds", "1", "--json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lines(&out).swap_remove(0)
+}
+
+#[test]
+fn bench_json_reports_rates_and_ratios() {
+    let b = bench_json(&["--seconds", "0.6", "--threads", "1"]);
+    assert_eq!(b["keyBits"], 2048);
+    assert_eq!(b["threads"], 1);
+    assert!(b["backend"].is_string());
+    assert!(b["verifiesPerSec"].as_f64().unwrap() > 0.0);
+    assert!(b["scalarVerifiesPerSec"].as_f64().unwrap() > 0.0);
+    assert_eq!(b["selfCheck"], "passed");
+    assert!(
+        b["ratioVsOneThread"].is_null(),
+        "one thread has no such ratio"
+    );
+}
+
+/// Above one thread the same backend on one thread is measured in the same run, and the ratio
+/// is the two rates'.
+#[test]
+fn bench_json_compares_threads_in_one_run() {
+    let b = bench_json(&["--seconds", "0.4", "--threads", "2", "--no-openssl"]);
+    assert_eq!(b["threads"], 2);
+    let rate = b["verifiesPerSec"].as_f64().unwrap();
+    let one = b["oneThreadVerifiesPerSec"].as_f64().unwrap();
+    assert!(one > 0.0);
+    let ratio = b["ratioVsOneThread"].as_f64().unwrap();
+    assert!((ratio - rate / one).abs() < 1e-9, "{b}");
+    assert!(b["opensslVerifiesPerSec"].is_null());
+}
+
+#[test]
+fn bad_options_are_clear_errors() {
+    let out = verifier()
+        .args(["bench", "--key-bits", "3000"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2048 or 4096"));
+    let out = verifier()
+        .args(["verify", "--backend", "gpu9"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend"));
+}
+
+#[test]
+fn devices_and_help() {
+    let out = verifier().args(["devices", "--json"]).output().unwrap();
+    assert!(out.status.success());
+    let d = &lines(&out)[0];
+    assert!(
+        d["backends"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["name"] == "scalar")
+    );
+    for sub in ["verify", "bench", "devices"] {
+        let out = verifier().args([sub, "--help"]).output().unwrap();
+        assert!(out.status.success(), "{sub} --help");
+    }
+}
+
+use ixi_test_support::worker_cli as connect_support;
+
+#[tokio::test]
+async fn connect_verifies_for_a_link_with_every_verdict_right() {
+    let chain = ixi_link_server::simulate::SimConfig {
+        block_interval: std::time::Duration::from_secs(1),
+        block_signatures: 12,
+        transactions: 2,
+        corrupt_percent: 30,
+        signer_keys: 2,
+        wallet_keys: 1,
+        ..Default::default()
+    };
+    let stats = connect_support::connect_until(
+        env!("CARGO_BIN_EXE_ixi-verifier"),
+        "verifier",
+        chain,
+        |s| s.signatures_verified >= 28,
+    )
+    .await;
+    assert_eq!(stats.verdict_mismatches, 0);
+}

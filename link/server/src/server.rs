@@ -1,0 +1,411 @@
+//! The link's driver: the QUIC endpoint, one task per worker connection, one coordinator task
+//! that owns the [`LinkCore`] and talks to the [`NodeSource`].
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use ixi_link_proto::{Event, Message, Session, SessionConfig};
+use ixi_link_transport::transport::{self, FramedStream, TransportError};
+use ixi_link_transport::{AuthorizedPins, CloseCode, Identity, SessionOwner};
+use tokio::sync::{mpsc, watch};
+
+use crate::core::{Action, ConnId, DispatchConfig, LinkCore, LinkStats, PeerKey, ResultError};
+use crate::source::{ForwardOutcome, NodeSource, NodeState};
+
+/// How to run the link.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerConfig {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// Session timers.
+    pub session: SessionConfig,
+    /// Verification dispatch.
+    pub dispatch: DispatchConfig,
+}
+
+impl ServerConfig {
+    /// Defaults, listening on `listen`.
+    #[must_use]
+    pub fn new(listen: SocketAddr) -> Self {
+        Self {
+            listen,
+            session: SessionConfig::default(),
+            dispatch: DispatchConfig::default(),
+        }
+    }
+}
+
+/// A running link.
+pub struct LinkServer {
+    endpoint: quinn::Endpoint,
+    stats: watch::Receiver<LinkStats>,
+    coordinator: tokio::task::JoinHandle<()>,
+    acceptor: tokio::task::JoinHandle<()>,
+}
+
+impl LinkServer {
+    /// Polls the node once, then listens: a restarted link knows the current job before the
+    /// first worker reconnects with its queued solutions.
+    ///
+    /// # Errors
+    /// [`TransportError`] when the endpoint cannot be built or bound.
+    pub async fn start<S: NodeSource>(
+        identity: &Identity,
+        authorized: Arc<RwLock<AuthorizedPins>>,
+        source: Arc<S>,
+        config: ServerConfig,
+    ) -> Result<Self, TransportError> {
+        let mut core = LinkCore::new(config.dispatch, rand::random());
+        let first = source.poll().await;
+        log_node_state(&first);
+        let _ = core.node_state(first);
+        let endpoint = transport::listen(config.listen, identity, authorized)?;
+        let (inputs_tx, inputs) = mpsc::unbounded_channel();
+        let (stats_tx, stats) = watch::channel(core.stats());
+        let coordinator = tokio::spawn(
+            Coordinator {
+                core,
+                source,
+                conns: HashMap::new(),
+                inputs_tx: inputs_tx.clone(),
+                stats: stats_tx,
+            }
+            .run(inputs),
+        );
+        let acceptor = tokio::spawn(accept_loop(endpoint.clone(), config.session, inputs_tx));
+        Ok(Self {
+            endpoint,
+            stats,
+            coordinator,
+            acceptor,
+        })
+    }
+
+    /// Where the link listens.
+    ///
+    /// # Errors
+    /// The socket's error.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.endpoint.local_addr()
+    }
+
+    /// The counters, updated as they change.
+    #[must_use]
+    pub fn stats(&self) -> watch::Receiver<LinkStats> {
+        self.stats.clone()
+    }
+
+    /// Closes every connection and stops.
+    pub async fn shutdown(self) {
+        self.endpoint.close(0u32.into(), b"link shutting down");
+        self.acceptor.abort();
+        self.coordinator.abort();
+        // Let the close frames go out before the socket is dropped.
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.endpoint.wait_idle()).await;
+    }
+}
+
+fn log_node_state(state: &NodeState) {
+    match state {
+        NodeState::Mining(c) => tracing::info!(
+            block = c.block_height,
+            min_difficulty = %c.min_difficulty,
+            "node mining"
+        ),
+        NodeState::Idle { reason, detail } => {
+            tracing::info!(?reason, detail, "node idle");
+        }
+    }
+}
+
+/// What connection tasks and helper tasks tell the coordinator; `E` is the node source's error.
+enum Input<E> {
+    Connected {
+        conn: ConnId,
+        peer: PeerKey,
+        commands: mpsc::UnboundedSender<Command>,
+    },
+    Received {
+        conn: ConnId,
+        message: Message,
+    },
+    Closed {
+        conn: ConnId,
+    },
+    Polled(NodeState),
+    Forwarded {
+        block_height: u64,
+        nonce: Vec<u8>,
+        outcome: ForwardOutcome<E>,
+    },
+}
+
+/// What the coordinator tells a connection task.
+enum Command {
+    Send(Message),
+    /// End the session: the worker's result could not be taken.
+    Fail(ResultError),
+}
+
+async fn accept_loop<E: Send + 'static>(
+    endpoint: quinn::Endpoint,
+    session: SessionConfig,
+    inputs: mpsc::UnboundedSender<Input<E>>,
+) {
+    let mut next_conn: ConnId = 1;
+    // Connection tasks live in the set, so stopping the acceptor stops them all.
+    let mut connections = tokio::task::JoinSet::new();
+    while let Some(incoming) = endpoint.accept().await {
+        while connections.try_join_next().is_some() {}
+        let conn = next_conn;
+        next_conn += 1;
+        let inputs = inputs.clone();
+        connections.spawn(async move {
+            let remote = incoming.remote_address();
+            match incoming.await {
+                Ok(connection) => serve_connection(conn, connection, session, inputs).await,
+                // Unauthorized workers end here; the others are unaffected.
+                Err(e) => tracing::warn!(%remote, "refused a connection: {e}"),
+            }
+        });
+    }
+}
+
+async fn serve_connection<E: Send + 'static>(
+    conn: ConnId,
+    connection: quinn::Connection,
+    config: SessionConfig,
+    inputs: mpsc::UnboundedSender<Input<E>>,
+) {
+    let remote = connection.remote_address();
+    let Some(peer) = transport::peer_pin(&connection) else {
+        transport::close(&connection, CloseCode::NoSession, "no client certificate");
+        return;
+    };
+    let accepted = tokio::time::timeout(config.idle_timeout, FramedStream::accept(&connection));
+    let stream = match accepted.await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return tracing::warn!(%remote, "no session stream: {e}"),
+        Err(_) => {
+            transport::close(
+                &connection,
+                CloseCode::NoSession,
+                "no session stream opened",
+            );
+            return;
+        }
+    };
+    let (commands_tx, commands) = mpsc::unbounded_channel();
+    let connected = Input::Connected {
+        conn,
+        peer: *peer.as_bytes(),
+        commands: commands_tx,
+    };
+    if inputs.send(connected).is_err() {
+        return;
+    }
+    let mut owner = Worker {
+        conn,
+        inputs,
+        commands,
+    };
+    let session = Session::link(Instant::now(), config);
+    let end = ixi_link_transport::drive(&connection, stream, session, &mut owner).await;
+    tracing::info!(conn, %remote, "worker disconnected: {end}");
+    let _ = owner.inputs.send(Input::Closed { conn });
+}
+
+/// The link's side of one worker's driven session: messages to the coordinator, its commands
+/// to the session.
+struct Worker<E> {
+    conn: ConnId,
+    inputs: mpsc::UnboundedSender<Input<E>>,
+    commands: mpsc::UnboundedReceiver<Command>,
+}
+
+impl<E: Send + 'static> SessionOwner for Worker<E> {
+    type Input = Command;
+
+    async fn next_input(&mut self) -> Option<Command> {
+        self.commands.recv().await
+    }
+
+    fn on_input(&mut self, session: &mut Session, now: Instant, command: Command) {
+        match command {
+            Command::Send(message) => {
+                let name = message.name();
+                if let Err(e) = session.send(now, message) {
+                    tracing::debug!(conn = self.conn, "{name} not sent: {e}");
+                }
+            }
+            Command::Fail(error) => session.fail(now, error.to_string()),
+        }
+    }
+
+    fn on_event(&mut self, _: &mut Session, _: Instant, event: Event) {
+        if let Event::Message(message) = event {
+            // The coordinator is gone only when the link is shutting down.
+            let _ = self.inputs.send(Input::Received {
+                conn: self.conn,
+                message,
+            });
+        }
+    }
+}
+
+struct Coordinator<S: NodeSource> {
+    core: LinkCore,
+    source: Arc<S>,
+    conns: HashMap<ConnId, mpsc::UnboundedSender<Command>>,
+    inputs_tx: mpsc::UnboundedSender<Input<S::Error>>,
+    stats: watch::Sender<LinkStats>,
+}
+
+impl<S: NodeSource> Coordinator<S> {
+    async fn run(mut self, mut inputs: mpsc::UnboundedReceiver<Input<S::Error>>) {
+        let mut poll = tokio::time::interval(self.source.poll_interval());
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut polling = false;
+        loop {
+            let actions = tokio::select! {
+                input = inputs.recv() => match input {
+                    Some(Input::Polled(state)) => {
+                        polling = false;
+                        self.node_state(state)
+                    }
+                    Some(input) => self.input(input),
+                    None => return,
+                },
+                _ = poll.tick() => {
+                    if !polling {
+                        polling = true;
+                        let source = Arc::clone(&self.source);
+                        let tx = self.inputs_tx.clone();
+                        tokio::spawn(async move {
+                            let _ = tx.send(Input::Polled(source.poll().await));
+                        });
+                    }
+                    Vec::new()
+                }
+                _ = tick.tick() => {
+                    let now = Instant::now();
+                    let mut actions = self.core.tick(now);
+                    let work = self.source.take_verify_work();
+                    if !work.is_empty() {
+                        actions.extend(self.core.add_verify_work(now, work));
+                    }
+                    actions
+                }
+            };
+            self.execute(actions);
+            self.stats.send_if_modified(|s| {
+                let now = self.core.stats();
+                let changed = *s != now;
+                *s = now;
+                changed
+            });
+        }
+    }
+
+    fn node_state(&mut self, state: NodeState) -> Vec<Action> {
+        if self.core.node() != Some(&state) {
+            log_node_state(&state);
+        }
+        self.core.node_state(state)
+    }
+
+    fn input(&mut self, input: Input<S::Error>) -> Vec<Action> {
+        let now = Instant::now();
+        match input {
+            Input::Connected {
+                conn,
+                peer,
+                commands,
+            } => {
+                self.conns.insert(conn, commands);
+                self.core.connected(conn, peer);
+                Vec::new()
+            }
+            Input::Closed { conn } => {
+                self.conns.remove(&conn);
+                self.core.closed(now, conn)
+            }
+            Input::Polled(state) => self.node_state(state),
+            Input::Forwarded {
+                block_height,
+                nonce,
+                outcome,
+            } => {
+                if let ForwardOutcome::Failed(e) = &outcome {
+                    tracing::warn!(block_height, "forwarding failed, will retry: {e}");
+                }
+                self.core.forward_outcome(block_height, &nonce, outcome)
+            }
+            Input::Received { conn, message } => match message {
+                Message::Hello(hello) => {
+                    tracing::info!(
+                        conn,
+                        role = hello.role.as_str(),
+                        worker_name = hello.worker_name,
+                        backends = ?hello.backends,
+                        "worker joined"
+                    );
+                    self.core.hello(now, conn, &hello)
+                }
+                Message::Solution(solution) => self.core.solution(conn, solution),
+                Message::VerifyResult(result) => {
+                    match self.core.verify_result(now, conn, &result) {
+                        Ok(actions) => actions,
+                        Err(error) => {
+                            tracing::warn!(conn, "{error}");
+                            if let Some(c) = self.conns.get(&conn) {
+                                let _ = c.send(Command::Fail(error));
+                            }
+                            Vec::new()
+                        }
+                    }
+                }
+                Message::Stats(stats) => {
+                    self.core.worker_stats(conn, &stats);
+                    Vec::new()
+                }
+                // The session admits only the messages workers send.
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    fn execute(&self, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::Send { conn, message } => {
+                    if let Some(c) = self.conns.get(&conn) {
+                        // A connection task that just ended: its Closed input follows.
+                        let _ = c.send(Command::Send(message));
+                    }
+                }
+                Action::Forward {
+                    block_height,
+                    nonce,
+                    difficulty,
+                } => {
+                    tracing::info!(block_height, %difficulty, "forwarding a solution");
+                    let source = Arc::clone(&self.source);
+                    let tx = self.inputs_tx.clone();
+                    tokio::spawn(async move {
+                        let outcome = source.forward(block_height, &nonce, &difficulty).await;
+                        let _ = tx.send(Input::Forwarded {
+                            block_height,
+                            nonce,
+                            outcome,
+                        });
+                    });
+                }
+            }
+        }
+    }
+}

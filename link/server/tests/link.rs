@@ -1,0 +1,383 @@
+//! The link end to end over real QUIC on loopback: the gateway to an HTTP stand-in node,
+//! worker clients that reconnect, a restarted link, unauthorized and malformed workers, and a
+//! verifier killed mid-batch.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use ixi_formats::number::IxiNumber;
+use ixi_link_proto::session::codes;
+use ixi_link_proto::{
+    ErrorMessage, Event, Hello, Job, Message, PROTOCOL_VERSION, Role, Session, SessionConfig,
+    Solution, SolutionVerdict, Verdict, VerifyBatch, VerifyItem, VerifyResult,
+};
+use ixi_link_server::core::LinkStats;
+use ixi_link_server::gateway::{Gateway, GatewayConfig};
+use ixi_link_server::source::{Challenge, ForwardOutcome, NodeSource, NodeState, VerifyWork};
+use ixi_link_server::{LinkServer, ServerConfig};
+use ixi_link_transport::transport::{self, FramedStream};
+use ixi_link_transport::{AuthorizedPins, Identity};
+use ixi_link_worker::client::{Backoff, LinkUpdate, WorkerHandle, WorkerOptions, spawn_worker};
+
+use crate::gateway::behaviour;
+use crate::support::{StandIn, find_solutions};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn start_link<S: NodeSource>(
+    identity: &Identity,
+    workers: &[&Identity],
+    source: Arc<S>,
+    listen: SocketAddr,
+) -> LinkServer {
+    let pins = Arc::new(RwLock::new(AuthorizedPins::from_pins(
+        workers.iter().map(|w| w.pin()),
+    )));
+    // A restarted link binds the port its predecessor released a moment ago.
+    let started = Instant::now();
+    loop {
+        match LinkServer::start(
+            identity,
+            Arc::clone(&pins),
+            Arc::clone(&source),
+            ServerConfig::new(listen),
+        )
+        .await
+        {
+            Ok(link) => return link,
+            Err(e) if started.elapsed() < Duration::from_secs(5) => {
+                eprintln!("link not started yet: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("link not started: {e}"),
+        }
+    }
+}
+
+fn gateway(url: &str) -> Arc<Gateway> {
+    let mut config = GatewayConfig::new(url);
+    config.poll_interval = Duration::from_millis(100);
+    config.timeout = Duration::from_secs(2);
+    config.confirm_wait = Duration::from_millis(20);
+    Arc::new(Gateway::new(config).unwrap())
+}
+
+fn worker(identity: &Identity, link: &LinkServer, link_id: &Identity, role: Role) -> WorkerHandle {
+    let mut options = WorkerOptions::new(
+        link.local_addr().unwrap().to_string(),
+        link_id.pin(),
+        role,
+        "test".into(),
+    );
+    options.backoff = Backoff {
+        initial: Duration::from_millis(50),
+        max: Duration::from_millis(400),
+    };
+    options.measured_rate = 1000.0;
+    spawn_worker(identity.clone(), options)
+}
+
+/// The next update matching `pick`, skipping others.
+async fn next<T>(w: &mut WorkerHandle, mut pick: impl FnMut(LinkUpdate) -> Option<T>) -> T {
+    let found = tokio::time::timeout(WAIT, async {
+        loop {
+            let update = w.recv().await.expect("worker task alive");
+            if let Some(t) = pick(update) {
+                return t;
+            }
+        }
+    });
+    found.await.expect("expected update in time")
+}
+
+async fn job(w: &mut WorkerHandle) -> (u64, Vec<u8>, IxiNumber) {
+    next(w, |u| match u {
+        LinkUpdate::Received(Message::Job(Job {
+            job_id,
+            challenge_prefix,
+            min_difficulty_raw,
+            ..
+        })) => Some((
+            job_id,
+            challenge_prefix,
+            IxiNumber::from_le_bytes(&min_difficulty_raw).unwrap(),
+        )),
+        _ => None,
+    })
+    .await
+}
+
+async fn verdict(w: &mut WorkerHandle) -> (Vec<u8>, Verdict) {
+    next(w, |u| match u {
+        LinkUpdate::Received(Message::SolutionVerdict(SolutionVerdict {
+            nonce, verdict, ..
+        })) => Some((nonce, verdict)),
+        _ => None,
+    })
+    .await
+}
+
+async fn wait_stats(link: &LinkServer, what: impl Fn(&LinkStats) -> bool) -> LinkStats {
+    let mut stats = link.stats();
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if what(&stats.borrow_and_update()) {
+                return stats.borrow().clone();
+            }
+            stats.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("stats in time")
+}
+
+#[tokio::test]
+async fn solutions_reach_the_node_and_survive_a_link_restart() {
+    let node = StandIn::start(behaviour(300)).await;
+    let link_id = Identity::generate("ixi-link").unwrap();
+    let miner_id = Identity::generate("miner").unwrap();
+    let link = start_link(
+        &link_id,
+        &[&miner_id],
+        gateway(&node.url),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await;
+    let addr = link.local_addr().unwrap();
+    let mut miner = worker(&miner_id, &link, &link_id, Role::Miner);
+    let (job_id, prefix, min) = job(&mut miner).await;
+    let mut found = find_solutions(&prefix, &min, 2, 1);
+    found.sort_by(|a, b| a.1.cmp(&b.1));
+
+    // The weaker first: forwarded, taken by the node, confirmed from its status.
+    miner.send(Solution {
+        job_id,
+        nonce: found[0].0.clone(),
+    });
+    assert_eq!(
+        verdict(&mut miner).await,
+        (found[0].0.clone(), Verdict::Accepted)
+    );
+    assert_eq!(node.state.lock().unwrap().stored[&300].0, found[0].0);
+
+    // The link goes away; the miner finds the stronger one meanwhile.
+    link.shutdown().await;
+    next(&mut miner, |u| {
+        matches!(u, LinkUpdate::Disconnected { .. }).then_some(())
+    })
+    .await;
+    miner.send(Solution {
+        job_id,
+        nonce: found[1].0.clone(),
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // The link comes back on the same address: the queued solution arrives and counts.
+    let link = start_link(&link_id, &[&miner_id], gateway(&node.url), addr).await;
+    assert_eq!(
+        verdict(&mut miner).await,
+        (found[1].0.clone(), Verdict::Accepted)
+    );
+    assert_eq!(node.state.lock().unwrap().stored[&300].0, found[1].0);
+    let s = wait_stats(&link, |s| s.solutions_accepted == 1).await;
+    assert_eq!(s.best_difficulty, Some(found[1].1.clone()));
+
+    // A new block: the miner is told at once.
+    node.set(|b| {
+        let (_, prefix, min) = b.mining.clone().unwrap();
+        b.mining = Some((301, [&[1u8][..], &prefix[1..]].concat(), min));
+    });
+    let (new_job, _, _) = job(&mut miner).await;
+    assert_ne!(new_job, job_id);
+    miner.shutdown().await;
+    link.shutdown().await;
+}
+
+#[tokio::test]
+async fn unauthorized_and_malformed_workers_do_not_disturb_the_others() {
+    let node = StandIn::start(behaviour(40)).await;
+    let link_id = Identity::generate("ixi-link").unwrap();
+    let good_id = Identity::generate("good").unwrap();
+    let rude_id = Identity::generate("rude").unwrap();
+    let stranger_id = Identity::generate("stranger").unwrap();
+    let link = start_link(
+        &link_id,
+        &[&good_id, &rude_id],
+        gateway(&node.url),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await;
+    let mut good = worker(&good_id, &link, &link_id, Role::Miner);
+    let (job_id, prefix, min) = job(&mut good).await;
+
+    // A stranger is refused at the handshake, again on every retry.
+    let mut stranger = worker(&stranger_id, &link, &link_id, Role::Miner);
+    for _ in 0..2 {
+        let reason = next(&mut stranger, |u| match u {
+            LinkUpdate::Disconnected { reason, .. } => Some(reason),
+            LinkUpdate::Received(m) => panic!("a stranger got {m:?}"),
+            _ => None,
+        })
+        .await;
+        assert!(!reason.to_string().is_empty());
+    }
+    stranger.shutdown().await;
+
+    // An authorized worker sending garbage gets an Error frame and loses its connection.
+    let connection = transport::connect(link.local_addr().unwrap(), &rude_id, link_id.pin())
+        .await
+        .unwrap();
+    let mut stream = FramedStream::open(&connection).await.unwrap();
+    stream.write(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+    let reply = tokio::time::timeout(WAIT, stream.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    match reply {
+        Some(Message::ErrorMessage(ErrorMessage { code, message })) => {
+            assert_eq!(code, codes::MALFORMED);
+            assert!(message.contains("magic"), "{message}");
+        }
+        other => panic!("expected an Error frame, got {other:?}"),
+    }
+    tokio::time::timeout(WAIT, connection.closed())
+        .await
+        .unwrap();
+
+    // The good miner works on.
+    let found = find_solutions(&prefix, &min, 1, 3);
+    good.send(Solution {
+        job_id,
+        nonce: found[0].0.clone(),
+    });
+    assert_eq!(verdict(&mut good).await.1, Verdict::Accepted);
+    good.shutdown().await;
+    link.shutdown().await;
+}
+
+/// A node that mines one fixed block and hands out a fixed set of signatures once.
+struct FixedWork {
+    work: Mutex<Option<Vec<VerifyWork>>>,
+}
+
+impl NodeSource for FixedWork {
+    type Error = std::convert::Infallible;
+
+    async fn poll(&self) -> NodeState {
+        NodeState::Mining(Challenge {
+            block_height: 1,
+            prefix: vec![1; 100],
+            min_difficulty: IxiNumber::from_whole(100_000),
+        })
+    }
+
+    async fn forward(&self, _: u64, _: &[u8], _: &IxiNumber) -> ForwardOutcome<Self::Error> {
+        ForwardOutcome::Taken
+    }
+
+    fn take_verify_work(&self) -> Vec<VerifyWork> {
+        self.work.lock().unwrap().take().unwrap_or_default()
+    }
+}
+
+fn truth_of(item: &VerifyItem) -> bool {
+    !item.message[0].is_multiple_of(4)
+}
+
+#[tokio::test]
+async fn a_verifier_killed_mid_batch_loses_nothing_and_nothing_counts_twice() {
+    let work: Vec<VerifyWork> = (0..40u8)
+        .map(|i| {
+            let item = VerifyItem {
+                key: vec![2; 272],
+                message: vec![i; 44],
+                signature: vec![i; 256],
+            };
+            VerifyWork {
+                expected: truth_of(&item),
+                item,
+            }
+        })
+        .collect();
+    let source = Arc::new(FixedWork {
+        work: Mutex::new(Some(work)),
+    });
+    let link_id = Identity::generate("ixi-link").unwrap();
+    let doomed_id = Identity::generate("doomed").unwrap();
+    let steady_id = Identity::generate("steady").unwrap();
+    let link = start_link(
+        &link_id,
+        &[&doomed_id, &steady_id],
+        source,
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await;
+
+    // The doomed verifier: a raw session that takes its batches and never answers.
+    let connection = transport::connect(link.local_addr().unwrap(), &doomed_id, link_id.pin())
+        .await
+        .unwrap();
+    let mut stream = FramedStream::open(&connection).await.unwrap();
+    let mut session = Session::worker(
+        Instant::now(),
+        SessionConfig::default(),
+        Hello {
+            role: Role::Verifier,
+            protocol_version: PROTOCOL_VERSION,
+            worker_name: "doomed".into(),
+            backends: vec!["none".into()],
+            measured_rate: 32.0,
+        },
+    );
+    let mut held = 0;
+    tokio::time::timeout(WAIT, async {
+        while held < 32 {
+            while let Some(frame) = session.poll_transmit() {
+                stream.write(&frame).await.unwrap();
+            }
+            let chunk = stream.read_chunk().await.unwrap().unwrap().to_vec();
+            session.handle(Instant::now(), &chunk);
+            while let Some(e) = session.poll_event() {
+                if let Event::Message(Message::VerifyBatch(batch)) = e {
+                    held += batch.items.len();
+                }
+            }
+        }
+    })
+    .await
+    .expect("the doomed verifier gets its batches");
+    assert_eq!(held, 32, "two batches of 16 in flight");
+
+    // The steady verifier answers everything it gets, truthfully.
+    let mut steady = worker(&steady_id, &link, &link_id, Role::Verifier);
+    let answered = Arc::new(Mutex::new(0usize));
+    let tx = steady.sender();
+    let count = Arc::clone(&answered);
+    let answering = tokio::spawn(async move {
+        while let Some(update) = steady.recv().await {
+            if let LinkUpdate::Received(Message::VerifyBatch(VerifyBatch { batch_id, items })) =
+                update
+            {
+                *count.lock().unwrap() += items.len();
+                let verdicts = items.iter().map(truth_of).collect();
+                let _ = tx.send(VerifyResult { batch_id, verdicts }.into());
+            }
+        }
+    });
+    wait_stats(&link, |s| s.signatures_verified == 8).await;
+
+    // Kill the doomed verifier mid-batch: its 32 go to the steady one.
+    connection.close(0u32.into(), b"killed");
+    let s = wait_stats(&link, |s| s.signatures_verified >= 40).await;
+    assert_eq!(
+        s.signatures_verified, 40,
+        "every signature answered exactly once"
+    );
+    assert_eq!(s.verdict_mismatches, 0);
+    assert_eq!(s.batches_redispatched, 2);
+    assert_eq!(s.signatures_queued, 0);
+    assert_eq!(*answered.lock().unwrap(), 40);
+    answering.abort();
+    link.shutdown().await;
+}
