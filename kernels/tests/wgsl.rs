@@ -83,3 +83,28 @@ fn the_kernel_is_unrolled_without_dynamic_indexing() {
         assert_eq!(keccak.matches("// round").count(), 24);
     }
 }
+
+#[test]
+fn the_uniform_struct_mirrors_the_shaders_params_member_by_member() {
+    for (variant, _) in VARIANTS {
+        let module = naga::front::wgsl::parse_str(variant.source()).unwrap();
+        let (_, params) = module
+            .types
+            .iter()
+            .find(|(_, t)| t.name.as_deref() == Some("Params"))
+            .expect("a Params struct");
+        let naga::TypeInner::Struct { members, span } = &params.inner else {
+            panic!("Params is not a struct");
+        };
+        let shader: Vec<(&str, usize)> = members
+            .iter()
+            .map(|m| (m.name.as_deref().unwrap(), m.offset as usize))
+            .collect();
+        assert_eq!(shader, wgsl::SearchParams::MEMBERS, "{variant:?}");
+        assert_eq!(
+            *span as u64,
+            wgsl::SearchParams::BYTES,
+            "{variant:?}: struct size"
+        );
+    }
+}

@@ -4,6 +4,8 @@
 //! - [`backend`]: the [`SearchBackend`](backend::SearchBackend) trait every compute backend
 //!   implements (load a job once, search a counter range per batch), CPU feature detection into
 //!   a token, and the portable scalar backend.
+//! - [`cache`]: measurements kept per machine (GPU dispatch geometry) in the platform's cache
+//!   directory.
 //! - [`job`]: a mining job: the node's challenge prefix, the minimum difficulty, the nonce layout.
 //! - [`scheduler`]: one worker per core, counter ranges handed out from one atomic so that no two
 //!   workers repeat work, jobs replaced atomically, and every solution that beats the best one
@@ -13,6 +15,7 @@
 //! - [`hashline`]: the `hash` subcommand's line protocol.
 
 pub mod backend;
+pub mod cache;
 pub mod hashline;
 pub mod job;
 pub mod rate;

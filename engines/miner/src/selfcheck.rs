@@ -18,7 +18,7 @@ use crate::job::Job;
 mod data;
 
 /// Why a backend failed its self-check.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SelfCheckError {
     /// The backend's results differ from the known answer or the plain path.

@@ -32,7 +32,7 @@ pub type BackendChoice = ixi_kernels::select::BackendChoice<BackendKind>;
 pub type SelectError = ixi_kernels::select::SelectError<BackendKind>;
 
 /// Why a backend cannot be built or failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BackendError {
     /// The backend asked for does not run here.
