@@ -330,13 +330,11 @@ const _: () = assert!(size_of::<GpuKey>() == 4 * (4 + 2 * MODULUS_WORDS));
 pub struct GpuItem {
     /// Index of the item's key in the key buffer.
     pub key: u32,
-    /// Zero.
-    pub reserved: [u32; 3],
     /// SHA-512 of the message, as [`digest_words`] lays it out (unused by `exponentiate`).
     pub digest: [u32; DIGEST_WORDS],
 }
 
-const _: () = assert!(size_of::<GpuItem>() == 80);
+const _: () = assert!(size_of::<GpuItem>() == 4 * (1 + DIGEST_WORDS));
 
 /// One dispatch's uniform buffer, as the shader's `Params` struct lays it out.
 #[repr(C)]

@@ -113,7 +113,6 @@ fn wgsl_structs_mirror_the_rust_layouts() {
                     size_of::<GpuItem>(),
                     vec![
                         ("key", std::mem::offset_of!(GpuItem, key)),
-                        ("reserved", std::mem::offset_of!(GpuItem, reserved)),
                         ("digest", std::mem::offset_of!(GpuItem, digest)),
                     ],
                 ),

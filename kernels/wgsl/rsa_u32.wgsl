@@ -25,7 +25,6 @@ struct Key {
 
 struct Item {
     key: u32,
-    reserved: array<u32, 3>,
     digest: array<u32, 16>,
 }
 

@@ -78,7 +78,7 @@ fn header(w: &mut String, s: &Syntax) {
         w,
         "struct Params {{\n    first: u32,\n    count: u32,\n    threads: u32,\n    limbs: u32,\n    exponent_lo: u32,\n    exponent_hi: u32,\n    signature_words: u32,\n    signature_offset: u32,\n}}\n\n\
          struct Key {{\n    n0inv: u32,\n    bytes: u32,\n    limbs: u32,\n    threads: u32,\n    n: array<u32, {MODULUS_WORDS}>,\n    rr: array<u32, {MODULUS_WORDS}>,\n}}\n\n\
-         struct Item {{\n    key: u32,\n    reserved: array<u32, 3>,\n    digest: array<u32, {DIGEST_WORDS}>,\n}}\n\n\
+         struct Item {{\n    key: u32,\n    digest: array<u32, {DIGEST_WORDS}>,\n}}\n\n\
          @group(0) @binding(0) var<uniform> params: Params;\n\
          @group(0) @binding(1) var<storage, read> keys: array<Key>;\n\
          @group(0) @binding(2) var<storage, read> items: array<Item>;\n\
