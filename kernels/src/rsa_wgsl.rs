@@ -16,9 +16,10 @@
 //! `IMAD.WIDE.U32` for the `u64` variant; the operands stay `u32`, so the driver sees a
 //! 32×32→64 product). 16-bit limbs would need the product split into halves at every step
 //! (a shift, a mask and two adds per product); 32-bit limbs emulated through 16-bit halves cost
-//! four multiplies and a dozen adds. 13 and 29 bits are the widest limbs for which a whole block
-//! of steps fits the accumulator; the bound is checked at compile time
-//! ([`Variant::accumulator_bound`]) and, on every input, by the model ([`model`]).
+//! four multiplies and a dozen adds. 13 and 29 bits are the widest limbs for which a block of
+//! `D` = 20 (18) steps fits the accumulator (14 bits would need a carry round every 7 steps);
+//! the bound is checked at compile time ([`Variant::accumulator_bound`]) and, on every input,
+//! by the model ([`model`]).
 //!
 //! # Cooperation: one item per `T` invocations, row-by-row CIOS through workgroup memory
 //!
@@ -86,7 +87,16 @@
 //!
 //! Keys are uploaded once; the invocations extract their limbs from the 32-bit words (a funnel
 //! shift per limb, once per item). The host must check, before upload, that a signature is
-//! exactly `k` bytes and below `n` ([`GpuKey::load_signature`] does both).
+//! exactly `k` bytes and below `n` ([`GpuKey::load_signature`] does both), and clear the output
+//! range before each dispatch (a stale verdict word would otherwise pass for an answer).
+//!
+//! # Left for measurement on real GPUs
+//!
+//! The workgroup size is an override (a multiple of `T`); `D` is fixed per variant (changing it
+//! means regenerating). Subgroup shuffles could replace the per-step exchange where the adapter
+//! has them; squarings could skip half of the `a_i·b_k` products; the final reduction (one
+//! invocation per item, a few thousand operations, ≈ 2 % of the work) could be spread over the
+//! item's invocations. None of this is needed for exactness.
 
 mod generate;
 pub mod model;
