@@ -9,4 +9,5 @@
     missing_docs
 )]
 
+pub mod udp_relay;
 pub mod worker_cli;

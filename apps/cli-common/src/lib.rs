@@ -5,12 +5,14 @@
 //! - [`engine`]: `--backend` and `--threads` as both worker binaries take them, with the
 //!   environment override (`IXI_MINER_BACKEND`, `IXI_VERIFIER_BACKEND`).
 //! - [`devices`]: the CPU features and backends part of `devices`, as text and as JSON.
+//! - [`lines`]: line-oriented input with a bound on a line's length.
 //! - [`logging`]: log set-up (`IXI_LOG`).
 //! - [`run`]: a worker's task on a small runtime until Ctrl-C, with a status line on a terminal.
 //! - [`secret`]: a password that no `Debug` or log line prints.
 
 pub mod devices;
 pub mod engine;
+pub mod lines;
 pub mod link;
 pub mod logging;
 pub mod run;

@@ -258,3 +258,80 @@ async fn serve_simulate_serves_an_authorized_worker() {
     drop(child);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Runs `ixi-link` under `umask 000` (through the shell, so the test's own umask is untouched).
+#[cfg(unix)]
+fn run_with_open_umask(args: &[&str]) -> Output {
+    let script = format!(
+        "umask 000; exec \"$0\" {}",
+        args.iter()
+            .map(|a| format!("'{a}'"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    Command::new("sh")
+        .args(["-c", &script, env!("CARGO_BIN_EXE_ixi-link")])
+        .output()
+        .unwrap()
+}
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[cfg(unix)]
+#[test]
+fn data_directories_are_private_whatever_the_umask_and_links_are_never_followed() {
+    let dir = temp_dir("private");
+    let d = dir.to_str().unwrap();
+    let out = run_with_open_umask(&["init", "--data-dir", d, "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join("identity.key")), 0o600);
+    assert_eq!(mode(&dir.join("identity.crt")), 0o600);
+    let pin = Identity::generate("w").unwrap().pin().to_string();
+    let out = run_with_open_umask(&["authorize", "--data-dir", d, "--pin", &pin]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(mode(&dir.join("authorized.txt")), 0o600);
+
+    // Loosened by someone: tightened again on the next use, with a warning.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::set_permissions(
+        dir.join("authorized.txt"),
+        std::fs::Permissions::from_mode(0o666),
+    )
+    .unwrap();
+    let out = run(&["authorize", "--data-dir", d, "--pin", &pin]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join("authorized.txt")), 0o600);
+    assert!(stderr(&out).contains("tightened"), "{}", stderr(&out));
+
+    // A dangling identity.key link: init refuses, and writes nothing at its target.
+    let trap = temp_dir("private-trap");
+    let target = temp_dir("private-target");
+    std::fs::create_dir_all(&trap).unwrap();
+    std::os::unix::fs::symlink(&target, trap.join("identity.key")).unwrap();
+    let out = run(&["init", "--data-dir", trap.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
+    assert!(!target.exists(), "the key was written through the link");
+    // A data directory that is itself a link is refused too.
+    let linked = temp_dir("private-linked");
+    std::os::unix::fs::symlink(&dir, &linked).unwrap();
+    let out = run(&["init", "--data-dir", linked.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
+
+    for d in [&dir, &trap, &linked] {
+        let _ = std::fs::remove_file(d);
+        let _ = std::fs::remove_dir_all(d);
+    }
+}

@@ -14,7 +14,7 @@ use std::process::{Command, Output, Stdio};
 use ixi_formats::difficulty;
 use ixi_formats::number::IxiNumber;
 use ixi_formats::solution;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn miner() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ixi-miner"))
@@ -335,4 +335,80 @@ fn connect_without_an_identity_says_what_to_do() {
         "zz",
     ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--link-pin"));
+}
+
+#[test]
+fn numeric_flags_out_of_range_are_refused_without_a_panic() {
+    let challenge = "00".repeat(100);
+    let mine = |extra: &[&str]| {
+        let mut args = vec![
+            "mine",
+            "--challenge",
+            &challenge,
+            "--min-difficulty",
+            "10000000",
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let cases: [(&[&str], &str); 7] = [
+        (&["--threads", "100000"], "1 to 1024"),
+        (&["--threads", "4294967296"], "1 to 1024"),
+        (&["--threads", "0"], "1 to 1024"),
+        (&["--seconds", "1e300"], "0 to 1e9"),
+        (&["--seconds", "18446744073709551616"], "0 to 1e9"),
+        (&["--seconds=-1"], "0 to 1e9"),
+        (&["--nonce-len", "65"], "2 to 64"),
+    ];
+    for (extra, want) in cases {
+        let out = mine(extra);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(
+            err.contains(want) && !err.contains("panicked"),
+            "{extra:?}: {err}"
+        );
+    }
+    for args in [
+        &["bench", "--threads", "100000"][..],
+        &["bench", "--seconds", "0"],
+        &["bench", "--rounds", "0"],
+        &["bench", "--prefix-len", "0"],
+    ] {
+        let out = run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn hash_bounds_a_line_and_quotes_little_of_it() {
+    let v = vectors();
+    let case = &v["pow"][0];
+    let good = json!({
+        "blockNum": case["blockNum"],
+        "blockHash": case["blockHash"],
+        "recipientAddress": case["recipientAddress"],
+        "signingPubKey": case["signingPubKey"],
+        "solution": case["solution"],
+    })
+    .to_string();
+    let huge = format!("{{\"blockNum\":\"{}\"}}", "7".repeat(2 << 20));
+    let digits = format!(
+        "{{\"blockNum\":\"{}\",\"blockHash\":\"\",\"recipientAddress\":\"\",\"signingPubKey\":\"\",\"solution\":\"00\"}}",
+        "9".repeat(50_000)
+    );
+    let out = run_with_stdin(&["hash"], &format!("{huge}\n{digits}\n{good}\n"));
+    assert!(out.status.success());
+    let answers = stdout_lines(&out);
+    assert_eq!(answers.len(), 3);
+    let too_long = answers[0]["error"].as_str().unwrap();
+    assert!(too_long.contains("longer than"), "{too_long}");
+    let quoted = answers[1]["error"].as_str().unwrap();
+    assert!(
+        quoted.contains("blockNum") && quoted.len() < 300,
+        "{quoted}"
+    );
+    assert_eq!(answers[2]["hash"], case["hash"]);
 }

@@ -206,3 +206,36 @@ async fn connect_verifies_for_a_link_with_every_verdict_right() {
     .await;
     assert_eq!(stats.verdict_mismatches, 0);
 }
+
+#[test]
+fn numeric_flags_out_of_range_are_refused_without_a_panic() {
+    for args in [
+        &["verify", "--batch", "0"][..],
+        &["verify", "--batch", "65537"],
+        &["verify", "--threads", "100000"],
+        &["bench", "--threads", "100000"],
+        &["bench", "--seconds", "1e300"],
+    ] {
+        let out = verifier().args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn verify_bounds_a_line_and_answers_the_next() {
+    let huge = format!("{{\"message\":\"{}\"}}", "ab".repeat(1 << 20));
+    let out = run_with_stdin(&["verify"], &format!("{huge}\nnot json\n"));
+    assert!(out.status.success());
+    let answers = lines(&out);
+    assert_eq!(answers.len(), 2);
+    let first = answers[0]["error"].as_str().unwrap();
+    assert!(first.contains("longer than"), "{first}");
+    assert!(
+        answers[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("invalid JSON")
+    );
+}

@@ -12,11 +12,9 @@
 //!   so far re-verified on the plain `sha3` path before it is reported.
 //! - [`selfcheck`]: the known-answer check `bench` runs before measuring.
 //! - [`rate`]: rate windows for status lines.
-//! - [`hashline`]: the `hash` subcommand's line protocol.
 
 pub mod backend;
 pub mod cache;
-pub mod hashline;
 pub mod job;
 pub mod rate;
 pub mod scheduler;

@@ -37,10 +37,11 @@ pub struct SessionConfig {
 
 impl Default for SessionConfig {
     fn default() -> Self {
-        // Heartbeats well inside the timeout: three may be lost before the session closes.
+        // A dead peer is noticed within 5 s; heartbeats well inside the timeout, so that three
+        // may be lost before the session closes.
         Self {
-            heartbeat_interval: Duration::from_secs(5),
-            idle_timeout: Duration::from_secs(20),
+            heartbeat_interval: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(4),
         }
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use ixi_link_proto::{Event, Message, Session, SessionConfig};
 use ixi_link_transport::transport::{self, FramedStream, TransportError};
-use ixi_link_transport::{AuthorizedPins, CloseCode, Identity, SessionOwner};
+use ixi_link_transport::{AuthorizedPins, CloseCode, Identity, Pin, SessionOwner};
 use tokio::sync::{mpsc, watch};
 
 use crate::core::{Action, ConnId, DispatchConfig, LinkCore, LinkStats, PeerKey, ResultError};
@@ -61,13 +61,14 @@ impl LinkServer {
         let first = source.poll().await;
         log_node_state(&first);
         let _ = core.node_state(first);
-        let endpoint = transport::listen(config.listen, identity, authorized)?;
+        let endpoint = transport::listen(config.listen, identity, Arc::clone(&authorized))?;
         let (inputs_tx, inputs) = mpsc::unbounded_channel();
         let (stats_tx, stats) = watch::channel(core.stats());
         let coordinator = tokio::spawn(
             Coordinator {
                 core,
                 source,
+                authorized,
                 conns: HashMap::new(),
                 inputs_tx: inputs_tx.clone(),
                 stats: stats_tx,
@@ -147,6 +148,64 @@ enum Command {
     Send(Message),
     /// End the session: the worker's result could not be taken.
     Fail(ResultError),
+    /// Close the connection: the worker's pin is no longer authorized.
+    Revoke,
+}
+
+/// The coordinator's handle on one connection.
+struct Conn {
+    peer: PeerKey,
+    commands: mpsc::UnboundedSender<Command>,
+    /// Told to close for its pin; its Closed input is on the way.
+    revoked: bool,
+}
+
+/// Handshakes in progress at most; attempts beyond are refused at once. Each costs a little
+/// memory until it completes or times out (the QUIC idle timeout), so this bounds what a flood
+/// of handshakes that are never finished can hold.
+pub const MAX_HANDSHAKES: usize = 64;
+/// From this many handshakes in progress on, an attempt from an address QUIC has not validated
+/// gets a stateless retry first: a spoofed source never gets past it, and costs nothing.
+pub const RETRY_ABOVE: usize = 8;
+
+/// Counts refused or failed handshakes and says so at most once per window, with the count:
+/// a flood of them must not flood the log.
+struct RefusalLog {
+    window: Duration,
+    state: std::sync::Mutex<(Option<Instant>, u64)>,
+}
+
+impl RefusalLog {
+    fn new(window: Duration) -> Self {
+        Self {
+            window,
+            state: std::sync::Mutex::new((None, 0)),
+        }
+    }
+
+    fn note(&self, remote: SocketAddr, what: &dyn std::fmt::Display) {
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (last, suppressed) = &mut *state;
+        let now = Instant::now();
+        if last.is_some_and(|t| now.duration_since(t) < self.window) {
+            *suppressed += 1;
+            return;
+        }
+        if *suppressed > 0 {
+            tracing::warn!(
+                %remote,
+                "refused a connection: {what} (and {suppressed} more in the last {:?})",
+                self.window
+            );
+        } else {
+            tracing::warn!(%remote, "refused a connection: {what}");
+        }
+        *last = Some(now);
+        *suppressed = 0;
+    }
 }
 
 async fn accept_loop<E: Send + 'static>(
@@ -155,19 +214,39 @@ async fn accept_loop<E: Send + 'static>(
     inputs: mpsc::UnboundedSender<Input<E>>,
 ) {
     let mut next_conn: ConnId = 1;
+    let handshakes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let refusals = Arc::new(RefusalLog::new(Duration::from_secs(10)));
     // Connection tasks live in the set, so stopping the acceptor stops them all.
     let mut connections = tokio::task::JoinSet::new();
     while let Some(incoming) = endpoint.accept().await {
         while connections.try_join_next().is_some() {}
+        let in_progress = handshakes.load(std::sync::atomic::Ordering::Relaxed);
+        if in_progress >= RETRY_ABOVE && !incoming.remote_address_validated() {
+            // Never fails: an unvalidated address may always be retried.
+            let _ = incoming.retry();
+            continue;
+        }
+        if in_progress >= MAX_HANDSHAKES {
+            refusals.note(
+                incoming.remote_address(),
+                &"too many handshakes in progress",
+            );
+            incoming.refuse();
+            continue;
+        }
         let conn = next_conn;
         next_conn += 1;
         let inputs = inputs.clone();
+        let (handshakes, refusals) = (Arc::clone(&handshakes), Arc::clone(&refusals));
+        handshakes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         connections.spawn(async move {
             let remote = incoming.remote_address();
-            match incoming.await {
+            let result = incoming.await;
+            handshakes.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            match result {
                 Ok(connection) => serve_connection(conn, connection, session, inputs).await,
                 // Unauthorized workers end here; the others are unaffected.
-                Err(e) => tracing::warn!(%remote, "refused a connection: {e}"),
+                Err(e) => refusals.note(remote, &e),
             }
         });
     }
@@ -208,6 +287,7 @@ async fn serve_connection<E: Send + 'static>(
     }
     let mut owner = Worker {
         conn,
+        connection: connection.clone(),
         inputs,
         commands,
     };
@@ -221,6 +301,7 @@ async fn serve_connection<E: Send + 'static>(
 /// to the session.
 struct Worker<E> {
     conn: ConnId,
+    connection: quinn::Connection,
     inputs: mpsc::UnboundedSender<Input<E>>,
     commands: mpsc::UnboundedReceiver<Command>,
 }
@@ -241,6 +322,15 @@ impl<E: Send + 'static> SessionOwner for Worker<E> {
                 }
             }
             Command::Fail(error) => session.fail(now, error.to_string()),
+            Command::Revoke => {
+                // The close code tells the worker why; the session ends with it.
+                transport::close(
+                    &self.connection,
+                    CloseCode::NotAuthorized,
+                    "this worker's pin is no longer authorized",
+                );
+                session.close();
+            }
         }
     }
 
@@ -258,7 +348,9 @@ impl<E: Send + 'static> SessionOwner for Worker<E> {
 struct Coordinator<S: NodeSource> {
     core: LinkCore,
     source: Arc<S>,
-    conns: HashMap<ConnId, mpsc::UnboundedSender<Command>>,
+    /// The pins served; a connection whose pin leaves the set is closed.
+    authorized: Arc<RwLock<AuthorizedPins>>,
+    conns: HashMap<ConnId, Conn>,
     inputs_tx: mpsc::UnboundedSender<Input<S::Error>>,
     stats: watch::Sender<LinkStats>,
 }
@@ -292,6 +384,7 @@ impl<S: NodeSource> Coordinator<S> {
                     Vec::new()
                 }
                 _ = tick.tick() => {
+                    self.revoke_unauthorized();
                     let now = Instant::now();
                     let mut actions = self.core.tick(now);
                     let work = self.source.take_verify_work();
@@ -311,6 +404,22 @@ impl<S: NodeSource> Coordinator<S> {
         }
     }
 
+    /// Closes the connections whose pin has left the authorized set (the operator removed it
+    /// from `authorized.txt`); their Closed inputs follow as for any other drop.
+    fn revoke_unauthorized(&mut self) {
+        let Ok(authorized) = self.authorized.read() else {
+            return;
+        };
+        for (conn, c) in &mut self.conns {
+            let pin = Pin::from_bytes(c.peer);
+            if !c.revoked && !authorized.contains(&pin) {
+                tracing::warn!(conn, %pin, "closing a worker whose pin is no longer authorized");
+                c.revoked = true;
+                let _ = c.commands.send(Command::Revoke);
+            }
+        }
+    }
+
     fn node_state(&mut self, state: NodeState) -> Vec<Action> {
         if self.core.node() != Some(&state) {
             log_node_state(&state);
@@ -326,7 +435,12 @@ impl<S: NodeSource> Coordinator<S> {
                 peer,
                 commands,
             } => {
-                self.conns.insert(conn, commands);
+                let c = Conn {
+                    peer,
+                    commands,
+                    revoked: false,
+                };
+                self.conns.insert(conn, c);
                 self.core.connected(conn, peer);
                 Vec::new()
             }
@@ -363,7 +477,7 @@ impl<S: NodeSource> Coordinator<S> {
                         Err(error) => {
                             tracing::warn!(conn, "{error}");
                             if let Some(c) = self.conns.get(&conn) {
-                                let _ = c.send(Command::Fail(error));
+                                let _ = c.commands.send(Command::Fail(error));
                             }
                             Vec::new()
                         }
@@ -385,7 +499,7 @@ impl<S: NodeSource> Coordinator<S> {
                 Action::Send { conn, message } => {
                     if let Some(c) = self.conns.get(&conn) {
                         // A connection task that just ended: its Closed input follows.
-                        let _ = c.send(Command::Send(message));
+                        let _ = c.commands.send(Command::Send(message));
                     }
                 }
                 Action::Forward {

@@ -18,7 +18,11 @@ use ixi_link_server::source::{Challenge, ForwardOutcome, NodeSource, NodeState, 
 use ixi_link_server::{LinkServer, ServerConfig};
 use ixi_link_transport::transport::{self, FramedStream};
 use ixi_link_transport::{AuthorizedPins, Identity};
-use ixi_link_worker::client::{Backoff, LinkUpdate, WorkerHandle, WorkerOptions, spawn_worker};
+use ixi_link_worker::client::{
+    Backoff, Disconnect, LinkUpdate, WorkerHandle, WorkerOptions, spawn_worker,
+};
+
+use ixi_test_support::udp_relay::UdpRelay;
 
 use crate::gateway::behaviour;
 use crate::support::{StandIn, find_solutions};
@@ -211,16 +215,27 @@ async fn unauthorized_and_malformed_workers_do_not_disturb_the_others() {
     let mut good = worker(&good_id, &link, &link_id, Role::Miner);
     let (job_id, prefix, min) = job(&mut good).await;
 
-    // A stranger is refused at the handshake, again on every retry.
+    // A stranger is refused at the handshake, again on every retry, and told why: never
+    // "connected", always "not authorized" with its own pin.
     let mut stranger = worker(&stranger_id, &link, &link_id, Role::Miner);
     for _ in 0..2 {
         let reason = next(&mut stranger, |u| match u {
             LinkUpdate::Disconnected { reason, .. } => Some(reason),
             LinkUpdate::Received(m) => panic!("a stranger got {m:?}"),
+            LinkUpdate::Connected(_) => panic!("a stranger was reported connected"),
             _ => None,
         })
         .await;
-        assert!(!reason.to_string().is_empty());
+        assert!(
+            matches!(reason, Disconnect::NotAuthorized { pin } if pin == stranger_id.pin()),
+            "{reason}"
+        );
+        let shown = reason.to_string();
+        assert!(
+            shown.contains("not authorized by the link")
+                && shown.contains(&stranger_id.pin().to_string()),
+            "{shown}"
+        );
     }
     stranger.shutdown().await;
 
@@ -379,5 +394,106 @@ async fn a_verifier_killed_mid_batch_loses_nothing_and_nothing_counts_twice() {
     assert_eq!(s.signatures_queued, 0);
     assert_eq!(*answered.lock().unwrap(), 40);
     answering.abort();
+    link.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_peer_that_vanishes_is_noticed_within_five_seconds_on_both_sides() {
+    let node = StandIn::start(behaviour(50)).await;
+    let link_id = Identity::generate("ixi-link").unwrap();
+    let miner_id = Identity::generate("miner").unwrap();
+    let link = start_link(
+        &link_id,
+        &[&miner_id],
+        gateway(&node.url),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await;
+    let relay = UdpRelay::start(link.local_addr().unwrap()).await;
+    let mut options = WorkerOptions::new(
+        relay.addr().to_string(),
+        link_id.pin(),
+        Role::Miner,
+        "doomed".into(),
+    );
+    // Reconnection attempts go nowhere once the relay is cut; keep them out of the way.
+    options.backoff = Backoff {
+        initial: Duration::from_secs(30),
+        max: Duration::from_secs(30),
+    };
+    let mut miner = spawn_worker(miner_id.clone(), options);
+    job(&mut miner).await;
+    wait_stats(&link, |s| s.miners == 1).await;
+
+    // Both sides go silent at once, as when either process is killed.
+    relay.cut();
+    let cut_at = Instant::now();
+    next(&mut miner, |u| {
+        matches!(u, LinkUpdate::Disconnected { .. }).then_some(())
+    })
+    .await;
+    let worker_noticed = cut_at.elapsed();
+    wait_stats(&link, |s| s.miners == 0).await;
+    let link_noticed = cut_at.elapsed();
+    assert!(
+        worker_noticed < Duration::from_secs(5) && link_noticed < Duration::from_secs(5),
+        "worker noticed after {worker_noticed:?}, link after {link_noticed:?}"
+    );
+    miner.shutdown().await;
+    link.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_deauthorized_worker_loses_its_session_and_is_told_why() {
+    let node = StandIn::start(behaviour(60)).await;
+    let link_id = Identity::generate("ixi-link").unwrap();
+    let miner_id = Identity::generate("miner").unwrap();
+    let pins = Arc::new(RwLock::new(AuthorizedPins::from_pins([miner_id.pin()])));
+    let link = LinkServer::start(
+        &link_id,
+        Arc::clone(&pins),
+        gateway(&node.url),
+        ServerConfig::new("127.0.0.1:0".parse().unwrap()),
+    )
+    .await
+    .unwrap();
+    let mut miner = worker(&miner_id, &link, &link_id, Role::Miner);
+    let (job_id, prefix, min) = job(&mut miner).await;
+
+    // The operator removes the pin (ixi-link serve reloads authorized.txt into this set).
+    *pins.write().unwrap() = AuthorizedPins::default();
+    let removed_at = Instant::now();
+    let reason = next(&mut miner, |u| match u {
+        LinkUpdate::Disconnected { reason, .. } => Some(reason),
+        _ => None,
+    })
+    .await;
+    assert!(
+        removed_at.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        removed_at.elapsed()
+    );
+    assert!(
+        matches!(reason, Disconnect::NotAuthorized { pin } if pin == miner_id.pin()),
+        "{reason}"
+    );
+    wait_stats(&link, |s| s.miners == 0).await;
+
+    // What it finds now never reaches the node: it is refused at every reconnection.
+    let found = find_solutions(&prefix, &min, 1, 7);
+    miner.send(Solution {
+        job_id,
+        nonce: found[0].0.clone(),
+    });
+    let again = next(&mut miner, |u| match u {
+        LinkUpdate::Disconnected { reason, .. } => Some(reason),
+        LinkUpdate::Received(m) => panic!("a deauthorized worker got {m:?}"),
+        _ => None,
+    })
+    .await;
+    assert!(matches!(again, Disconnect::NotAuthorized { .. }), "{again}");
+    assert_eq!(node.state.lock().unwrap().submissions, 0);
+    assert_eq!(link.stats().borrow().solutions_accepted, 0);
+    miner.shutdown().await;
     link.shutdown().await;
 }

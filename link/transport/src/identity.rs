@@ -7,6 +7,8 @@ use std::str::FromStr;
 
 use sha2::{Digest as _, Sha256};
 
+use crate::private_fs::{self, PrivateFsError};
+
 /// File names in a data directory.
 const KEY_FILE: &str = "identity.key";
 const CERT_FILE: &str = "identity.crt";
@@ -33,6 +35,9 @@ pub enum IdentityError {
     /// Text that is not a pin.
     #[error("invalid pin {0:?}: expected 64 hex digits (SHA-256 of the public key)")]
     BadPin(String),
+    /// The data directory or one of its files is not private, or is a symbolic link.
+    #[error(transparent)]
+    Private(#[from] PrivateFsError),
 }
 
 /// The SHA-256 of a certificate's SubjectPublicKeyInfo.
@@ -53,6 +58,12 @@ impl Pin {
     #[must_use]
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
+    }
+
+    /// The pin whose digest bytes these are.
+    #[must_use]
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
     }
 }
 
@@ -179,9 +190,10 @@ impl Identity {
     /// [`IdentityError`] for unreadable or unwritable files or a malformed certificate.
     pub fn load_or_create(dir: &Path, name: &str) -> Result<(Self, bool), IdentityError> {
         let (key_path, cert_path) = (dir.join(KEY_FILE), dir.join(CERT_FILE));
+        private_fs::ensure_dir(dir)?;
         if key_path.exists() && cert_path.exists() {
-            let key_pkcs8 = std::fs::read(&key_path).map_err(|e| io_error(&key_path, e))?;
-            let cert_der = std::fs::read(&cert_path).map_err(|e| io_error(&cert_path, e))?;
+            let key_pkcs8 = private_fs::read(&key_path)?;
+            let cert_der = private_fs::read(&cert_path)?;
             let pin = Pin::of_certificate(&cert_der)?;
             return Ok((
                 Self {
@@ -193,9 +205,9 @@ impl Identity {
             ));
         }
         let identity = Self::generate(name)?;
-        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-        write_private(&key_path, &identity.key_pkcs8)?;
-        std::fs::write(&cert_path, &identity.cert_der).map_err(|e| io_error(&cert_path, e))?;
+        // Never written through a link: a symbolic link at either name is refused.
+        private_fs::create_new(&key_path, &identity.key_pkcs8)?;
+        private_fs::create_new(&cert_path, &identity.cert_der)?;
         Ok((identity, true))
     }
 
@@ -224,18 +236,6 @@ impl Identity {
     }
 }
 
-/// Writes a secret readable by its owner only.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), IdentityError> {
-    std::fs::write(path, bytes).map_err(|e| io_error(path, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| io_error(path, e))?;
-    }
-    Ok(())
-}
-
 /// The pins a link serves, kept in `authorized.txt` in its data directory (one per line).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuthorizedPins {
@@ -248,11 +248,19 @@ impl AuthorizedPins {
     /// # Errors
     /// [`IdentityError`] for an unreadable file or a line that is not a pin.
     pub fn load(dir: &Path) -> Result<Self, IdentityError> {
+        if std::fs::symlink_metadata(dir).is_ok() {
+            private_fs::ensure_dir(dir)?;
+        }
         let path = dir.join(AUTHORIZED_FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(io_error(&path, e)),
+        let text = if std::fs::symlink_metadata(&path).is_ok() {
+            String::from_utf8(private_fs::read(&path)?).map_err(|e| {
+                io_error(
+                    &path,
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+                )
+            })?
+        } else {
+            String::new()
         };
         let pins = text
             .lines()
@@ -270,13 +278,12 @@ impl AuthorizedPins {
     pub fn authorize(&mut self, dir: &Path, pin: Pin) -> Result<bool, IdentityError> {
         let new = self.pins.insert(pin);
         if new {
-            let path = dir.join(AUTHORIZED_FILE);
-            std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+            private_fs::ensure_dir(dir)?;
             let mut text = String::from("# worker pins this link serves\n");
             for p in &self.pins {
                 text.push_str(&format!("{p}\n"));
             }
-            std::fs::write(&path, text).map_err(|e| io_error(&path, e))?;
+            private_fs::write(&dir.join(AUTHORIZED_FILE), text.as_bytes())?;
         }
         Ok(new)
     }

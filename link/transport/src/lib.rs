@@ -3,6 +3,8 @@
 //! Both ends are authenticated by pinned keys, with no certificate authority:
 //! - [`identity`]: each side has a key and a self-signed certificate in its data directory; its
 //!   [`Pin`] is the SHA-256 of the certificate's public key (SubjectPublicKeyInfo).
+//! - [`private_fs`]: the data directory and its files, owner-only whatever the umask, never
+//!   written through a symbolic link.
 //! - [`tls`]: the link serves only workers whose pins it has authorized, and a worker connects
 //!   only to the pin it was given. TLS 1.3 only, no 0-RTT.
 //! - [`transport`]: QUIC endpoints with keep-alives well inside the idle timeout, one
@@ -15,6 +17,7 @@
 
 pub mod driver;
 pub mod identity;
+pub mod private_fs;
 pub mod tls;
 pub mod transport;
 

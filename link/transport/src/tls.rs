@@ -16,10 +16,13 @@ use crate::identity::{AuthorizedPins, Identity, Pin};
 pub const ALPN: &[u8] = b"ixi-link/1";
 /// The name workers use for the link (certificates are pinned, not checked by name).
 pub const SERVER_NAME: &str = "ixi-link";
-/// QUIC idle timeout: a peer silent this long is gone.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(20);
-/// QUIC keep-alive interval, well inside the idle timeout.
-pub const KEEP_ALIVE: Duration = Duration::from_secs(4);
+/// QUIC idle timeout: a peer silent this long is gone. Short, so that a killed link or worker
+/// is noticed within 5 s on both sides.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(4);
+/// Connection attempts quinn holds before the link takes them.
+pub const MAX_INCOMING: usize = 256;
+/// QUIC keep-alive interval: three may be lost before the idle timeout.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(1);
 
 /// Why a TLS or QUIC configuration cannot be built.
 #[derive(Debug, thiserror::Error)]
@@ -136,7 +139,11 @@ impl ClientCertVerifier for PinnedClients {
         if allowed {
             Ok(ClientCertVerified::assertion())
         } else {
-            Err(pin_error(&format!("worker pin {pin} is not authorized")))
+            // Sent as TLS's access_denied alert: the worker tells its operator it is not
+            // authorized, rather than that its connection broke.
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))
         }
     }
 
@@ -151,7 +158,7 @@ fn key_and_chain(identity: &Identity) -> (Vec<CertificateDer<'static>>, PrivateK
 
 fn transport() -> Arc<quinn::TransportConfig> {
     let mut t = quinn::TransportConfig::default();
-    // IDLE_TIMEOUT (20 s) is far inside the VarInt range: the conversion cannot fail.
+    // IDLE_TIMEOUT (4 s) is far inside the VarInt range: the conversion cannot fail.
     if let Ok(idle) = quinn::IdleTimeout::try_from(IDLE_TIMEOUT) {
         t.max_idle_timeout(Some(idle));
     }
@@ -184,6 +191,12 @@ pub fn server_config(
         .map_err(|e| TlsError::Quic(e.to_string()))?;
     let mut config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
     config.transport_config(transport());
+    // Connection attempts not yet handed to the link, and what they may buffer: far below
+    // quinn's defaults (65536 attempts, 100 MiB), since a worker's handshake is a few
+    // datagrams and the link refuses floods above its handshake limit anyway.
+    config.max_incoming(MAX_INCOMING);
+    config.incoming_buffer_size(64 * 1024);
+    config.incoming_buffer_size_total(4 << 20);
     Ok(config)
 }
 

@@ -97,12 +97,22 @@ fn describe_connection_error(e: &quinn::ConnectionError) -> String {
     }
 }
 
-/// The close code the peer sent, when it closed the connection itself.
+/// TLS's `access_denied` alert: what the link's handshake sends a worker whose pin it does not
+/// serve.
+const ACCESS_DENIED_ALERT: u8 = 49;
+
+/// The close code the peer sent, when it closed the connection itself; a handshake refused for
+/// the worker's pin counts as [`CloseCode::NotAuthorized`].
 #[must_use]
 pub fn peer_close_code(e: &quinn::ConnectionError) -> Option<CloseCode> {
     match e {
         quinn::ConnectionError::ApplicationClosed(close) => {
             CloseCode::from_code(close.error_code.into_inner())
+        }
+        quinn::ConnectionError::ConnectionClosed(close)
+            if close.error_code == quinn::TransportErrorCode::crypto(ACCESS_DENIED_ALERT) =>
+        {
+            Some(CloseCode::NotAuthorized)
         }
         _ => None,
     }
@@ -148,8 +158,8 @@ impl TransportError {
     #[must_use]
     pub fn peer_close_code(&self) -> Option<CloseCode> {
         match self {
-            Self::Connection(e) => peer_close_code(e),
-            Self::Write(quinn::WriteError::ConnectionLost(e))
+            Self::Connection(e)
+            | Self::Write(quinn::WriteError::ConnectionLost(e))
             | Self::Read(quinn::ReadError::ConnectionLost(e)) => peer_close_code(e),
             _ => None,
         }

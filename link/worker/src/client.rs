@@ -139,6 +139,15 @@ pub enum Disconnect {
     /// The session ended.
     #[error("{0}")]
     Session(SessionEnd),
+    /// The link does not serve this worker's pin (refused at the handshake, or no longer
+    /// authorized). Retried at the capped backoff: the operator may authorize it later.
+    #[error(
+        "not authorized by the link: this worker's pin is {pin}; the link's operator authorizes it with `ixi-link authorize --pin {pin}`"
+    )]
+    NotAuthorized {
+        /// This worker's pin.
+        pin: Pin,
+    },
 }
 
 impl Disconnect {
@@ -147,6 +156,7 @@ impl Disconnect {
     pub fn link_close_code(&self) -> Option<CloseCode> {
         match self {
             Self::Transport(e) | Self::Session(SessionEnd::Lost(e)) => e.peer_close_code(),
+            Self::NotAuthorized { .. } => Some(CloseCode::NotAuthorized),
             _ => None,
         }
     }
@@ -156,7 +166,7 @@ impl Disconnect {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum LinkUpdate {
-    /// Connected to this address; the link's Welcome follows as a message.
+    /// Connected to the link at this address and welcomed (the Welcome follows as a message).
     Connected(SocketAddr),
     /// A message from the link (Welcome, Job, SolutionVerdict, VerifyBatch, Idle).
     Received(Message),
@@ -255,6 +265,13 @@ impl Client {
                 Ok(Some((end, welcomed))) => (Disconnect::Session(end), welcomed),
                 Err(e) => (e, false),
             };
+            let reason = if reason.link_close_code() == Some(CloseCode::NotAuthorized) {
+                Disconnect::NotAuthorized {
+                    pin: self.identity.pin(),
+                }
+            } else {
+                reason
+            };
             if welcomed {
                 failures = 0;
             }
@@ -324,12 +341,12 @@ impl Client {
             c = self.connect() => c?,
             _ = shutdown.changed() => return Ok(None),
         };
-        self.update(LinkUpdate::Connected(connection.remote_address()));
         let stream = FramedStream::open(&connection).await?;
         let session = Session::worker(Instant::now(), self.options.session, self.options.hello());
         let mut owner = Online {
             client: self,
             welcomed: false,
+            remote: connection.remote_address(),
         };
         let end = ixi_link_transport::drive(&connection, stream, session, &mut owner).await;
         let welcomed = owner.welcomed;
@@ -344,6 +361,7 @@ impl Client {
 struct Online<'a> {
     client: &'a mut Client,
     welcomed: bool,
+    remote: SocketAddr,
 }
 
 impl SessionOwner for Online<'_> {
@@ -389,6 +407,7 @@ impl SessionOwner for Online<'_> {
         match &message {
             Message::Welcome(_) => {
                 self.welcomed = true;
+                self.client.update(LinkUpdate::Connected(self.remote));
                 for solution in &self.client.unacked {
                     // Welcomed and open: the session takes it.
                     let _ = session.send(now, solution.clone());

@@ -26,12 +26,6 @@ pub(super) fn run(args: &MineArgs) -> anyhow::Result<()> {
         .with_context(|| format!("--min-difficulty {:?}", args.min_difficulty))?;
     let partition = hex::decode(args.nonce_prefix.trim())
         .with_context(|| format!("--nonce-prefix: invalid hex {:?}", args.nonce_prefix))?;
-    if !(args.seconds >= 0.0 && args.seconds.is_finite()) {
-        bail!(
-            "--seconds must be a non-negative number, got {}",
-            args.seconds
-        );
-    }
     let nonce = NonceConfig {
         len: args.nonce_len,
         partition,

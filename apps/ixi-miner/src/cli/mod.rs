@@ -4,13 +4,16 @@ mod bench;
 mod connect;
 mod devices;
 mod hash;
+mod hashline;
 mod mine;
 
 use std::num::NonZeroUsize;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use ixi_cli_common::engine::{parse_backend, threads_or_all};
+use ixi_cli_common::engine::{
+    parse_backend, parse_bench_seconds, parse_seconds, parse_threads, short, threads_or_all,
+};
 use ixi_miner::backend::{self, BackendChoice, BackendKind, CpuFeatures};
 use ixi_miner::scheduler::{Miner, MinerConfig};
 
@@ -51,7 +54,7 @@ struct ConnectArgs {
     #[command(flatten)]
     engine: EngineArgs,
     /// Nonce length in bytes, 2..=64 (the link's prefix takes its first bytes).
-    #[arg(long, default_value_t = ixi_miner::job::DEFAULT_NONCE_LEN)]
+    #[arg(long, default_value_t = ixi_miner::job::DEFAULT_NONCE_LEN, value_parser = parse_nonce_len)]
     nonce_len: usize,
 }
 
@@ -62,8 +65,8 @@ struct EngineArgs {
     /// every GPU adapter (Vulkan, Metal, DX12).
     #[arg(long, env = "IXI_MINER_BACKEND", default_value = "auto", value_parser = parse_backend::<BackendKind>)]
     backend: BackendChoice,
-    /// Worker threads (default: one per core).
-    #[arg(long)]
+    /// Worker threads, 1 to 1024 (default: one per core).
+    #[arg(long, value_parser = parse_threads)]
     threads: Option<NonZeroUsize>,
     /// Also mine on every GPU adapter (software ones excluded) beside the CPU backend.
     #[arg(long)]
@@ -107,11 +110,11 @@ struct MineArgs {
     /// Stop after this many solutions (each one better than the last); 0 mines until stopped.
     #[arg(long, default_value_t = 1)]
     solutions: u64,
-    /// Stop after this many seconds; 0 means no limit.
-    #[arg(long, default_value_t = 0.0)]
+    /// Stop after this many seconds, 0 to 1e9; 0 means no limit.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_seconds)]
     seconds: f64,
     /// Nonce length in bytes, 2..=64.
-    #[arg(long, default_value_t = ixi_miner::job::DEFAULT_NONCE_LEN)]
+    #[arg(long, default_value_t = ixi_miner::job::DEFAULT_NONCE_LEN, value_parser = parse_nonce_len)]
     nonce_len: usize,
     /// This miner's partition of the nonce space, hex, placed at the nonce's start.
     #[arg(long, default_value = "")]
@@ -125,21 +128,22 @@ struct MineArgs {
 struct BenchArgs {
     #[command(flatten)]
     engine: EngineArgs,
-    /// Seconds to measure each backend, and again the baseline, split over the rounds.
-    #[arg(long, default_value_t = 6.0)]
+    /// Seconds to measure each backend, and again the baseline, split over the rounds (above 0,
+    /// at most 3600).
+    #[arg(long, default_value_t = 6.0, value_parser = parse_bench_seconds)]
     seconds: f64,
-    /// Interleaved measuring rounds; each measurand reports its best round.
-    #[arg(long, default_value_t = 3)]
+    /// Interleaved measuring rounds, 1 to 100; each measurand reports its best round.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
     rounds: u32,
     /// Skip the OpenSSL anchor (`openssl speed`, about 2 s per round).
     #[arg(long)]
     no_openssl: bool,
-    /// Challenge prefix length of the synthetic job (178: v1 address, hashed key, 5-byte block
-    /// number).
-    #[arg(long, default_value_t = 178)]
+    /// Challenge prefix length of the synthetic job, 1 to 1024 (178: v1 address, hashed key,
+    /// 5-byte block number).
+    #[arg(long, default_value_t = 178, value_parser = parse_prefix_len)]
     prefix_len: usize,
     /// Nonce length of the synthetic job.
-    #[arg(long, default_value_t = ixi_miner::job::DEFAULT_NONCE_LEN)]
+    #[arg(long, default_value_t = ixi_miner::job::DEFAULT_NONCE_LEN, value_parser = parse_nonce_len)]
     nonce_len: usize,
     /// Print one JSON object.
     #[arg(long)]
@@ -151,6 +155,25 @@ struct DevicesArgs {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+}
+
+/// `--nonce-len`: 2 to 64 bytes, what a node takes.
+fn parse_nonce_len(s: &str) -> Result<usize, String> {
+    let range = ixi_miner::job::MIN_NONCE_LEN..=ixi_miner::job::MAX_NONCE_LEN;
+    s.trim()
+        .parse()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| format!("{:?}: a nonce length is 2 to 64 bytes", short(s)))
+}
+
+/// `--prefix-len`: 1 to 1024 bytes (a real challenge prefix is under 200).
+fn parse_prefix_len(s: &str) -> Result<usize, String> {
+    s.trim()
+        .parse()
+        .ok()
+        .filter(|n| (1..=1024).contains(n))
+        .ok_or_else(|| format!("{:?}: a prefix length is 1 to 1024 bytes", short(s)))
 }
 
 /// Runs the parsed command.

@@ -11,7 +11,9 @@ use std::num::NonZeroUsize;
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use ixi_cli_common::engine::{parse_backend, threads_or_all};
+use ixi_cli_common::engine::{
+    parse_backend, parse_bench_seconds, parse_threads, short, threads_or_all,
+};
 use ixi_kernels::cpu::CpuFeatures;
 use ixi_verifier::backend::{BackendChoice, BackendKind};
 
@@ -58,8 +60,8 @@ struct EngineArgs {
     /// Verification backend: auto picks the fastest this machine supports.
     #[arg(long, env = "IXI_VERIFIER_BACKEND", default_value = "auto", value_parser = parse_backend::<BackendKind>)]
     backend: BackendChoice,
-    /// Worker threads (default: one per core).
-    #[arg(long)]
+    /// Worker threads, 1 to 1024 (default: one per core).
+    #[arg(long, value_parser = parse_threads)]
     threads: Option<NonZeroUsize>,
 }
 
@@ -74,16 +76,25 @@ fn parse_key_bits(s: &str) -> Result<usize, String> {
     match s.trim() {
         "2048" => Ok(2048),
         "4096" => Ok(4096),
-        other => Err(format!("{other:?}: expected 2048 or 4096")),
+        other => Err(format!("{:?}: expected 2048 or 4096", short(other))),
     }
+}
+
+/// `verify --batch`: 1 to 65536 lines.
+fn parse_batch(s: &str) -> Result<usize, String> {
+    s.trim()
+        .parse()
+        .ok()
+        .filter(|n| (1..=65536).contains(n))
+        .ok_or_else(|| format!("{:?}: a batch is 1 to 65536 lines", short(s)))
 }
 
 #[derive(Debug, Args)]
 struct VerifyArgs {
     #[command(flatten)]
     engine: EngineArgs,
-    /// Most lines verified together.
-    #[arg(long, default_value_t = 4096)]
+    /// Most lines verified together, 1 to 65536.
+    #[arg(long, default_value_t = 4096, value_parser = parse_batch)]
     batch: usize,
 }
 
@@ -94,11 +105,11 @@ struct BenchArgs {
     key_bits: usize,
     #[command(flatten)]
     engine: EngineArgs,
-    /// Seconds to measure each backend, split over the rounds.
-    #[arg(long, default_value_t = 6.0)]
+    /// Seconds to measure each backend, split over the rounds (above 0, at most 3600).
+    #[arg(long, default_value_t = 6.0, value_parser = parse_bench_seconds)]
     seconds: f64,
-    /// Interleaved measuring rounds; each measurand reports its best round.
-    #[arg(long, default_value_t = 3)]
+    /// Interleaved measuring rounds, 1 to 100; each measurand reports its best round.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
     rounds: u32,
     /// Skip the OpenSSL anchor (`openssl speed rsaN`, about 2 s per round).
     #[arg(long)]

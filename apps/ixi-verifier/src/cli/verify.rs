@@ -1,10 +1,11 @@
 //! `ixi-verifier verify`: JSON lines in, one verdict line out per line, in order.
 
-use std::io::{BufRead as _, Write as _};
+use std::io::Write as _;
 use std::sync::Arc;
-use std::sync::mpsc;
+use std::sync::{Condvar, Mutex, PoisonError, mpsc};
 
 use anyhow::Context as _;
+use ixi_cli_common::lines::{BoundedLines, Line};
 use ixi_kernels::cpu::CpuFeatures;
 use ixi_verifier::backend::{self, VerifyBackend};
 use ixi_verifier::{Batch, KeyCache, KeyRejected, VerifyingKey};
@@ -38,13 +39,19 @@ pub(super) fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         .build()
         .context("starting parser threads")?;
     let cache = KeyCache::default();
-    let batch_size = args.batch.max(1);
+    let batch_size = args.batch;
 
     // A reader thread keeps lines coming while a batch is verified; a batch is whatever has
-    // arrived (up to --batch lines), so interactive use gets prompt answers.
-    let (tx, rx) = mpsc::sync_channel::<std::io::Result<Vec<u8>>>(batch_size * 2);
+    // arrived (up to --batch lines), so interactive use gets prompt answers. What waits is
+    // bounded in lines (the channel) and in bytes (the budget).
+    let (tx, rx) = mpsc::sync_channel::<std::io::Result<Line>>(batch_size * 2);
+    let budget = Arc::new(ByteBudget::new(MAX_BUFFERED));
+    let reader_budget = Arc::clone(&budget);
     std::thread::spawn(move || {
-        for line in std::io::stdin().lock().split(b'\n') {
+        for line in BoundedLines::new(std::io::stdin().lock(), MAX_LINE) {
+            if let Ok(Line::Complete(bytes)) = &line {
+                reader_budget.take(bytes.len());
+            }
             if tx.send(line).is_err() {
                 break;
             }
@@ -61,6 +68,16 @@ pub(super) fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         }
         let parsed: Vec<Parsed> =
             parsers.install(|| lines.par_iter().map(|l| parse_line(l, &cache)).collect());
+        budget.give_back(
+            lines
+                .iter()
+                .map(|l| match l {
+                    Line::Complete(bytes) => bytes.len(),
+                    Line::TooLong { .. } => 0,
+                })
+                .sum(),
+        );
+        drop(lines);
         for answer in answer_all(&parsed, backend.as_ref()) {
             writeln!(stdout, "{answer}").context("writing stdout")?;
         }
@@ -93,10 +110,59 @@ fn answer_all(parsed: &[Parsed], backend: &dyn VerifyBackend) -> Vec<Value> {
         .collect()
 }
 
-fn parse_line(line: &[u8], cache: &KeyCache) -> Parsed {
-    match parse_fields(line, cache) {
+fn parse_line(line: &Line, cache: &KeyCache) -> Parsed {
+    let bytes = match line {
+        Line::Complete(bytes) => bytes,
+        Line::TooLong { bytes } => {
+            return Parsed::Error(format!(
+                "line of {bytes} bytes is longer than the {MAX_LINE} bytes a line may have"
+            ));
+        }
+    };
+    match parse_fields(bytes, cache) {
         Ok(p) => p,
         Err(message) => Parsed::Error(message),
+    }
+}
+
+/// Longest input line: a key of the largest size OpenSSL takes (16384 bits), its signature, and
+/// a message of up to about 500 KB, in hex.
+pub(super) const MAX_LINE: usize = 1 << 20;
+/// Most input bytes read ahead of the verifier at once.
+const MAX_BUFFERED: usize = 64 << 20;
+
+/// Bytes the reader may hold before the verifier catches up: the reader waits past the limit.
+struct ByteBudget {
+    limit: usize,
+    used: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl ByteBudget {
+    fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            used: Mutex::new(0),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Takes `n` bytes, waiting while they do not fit (a line alone always fits).
+    fn take(&self, n: usize) {
+        let mut used = self.used.lock().unwrap_or_else(PoisonError::into_inner);
+        while *used > 0 && *used + n > self.limit {
+            used = self
+                .freed
+                .wait(used)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        *used += n;
+    }
+
+    fn give_back(&self, n: usize) {
+        let mut used = self.used.lock().unwrap_or_else(PoisonError::into_inner);
+        *used = used.saturating_sub(n);
+        self.freed.notify_all();
     }
 }
 

@@ -4,14 +4,15 @@
 //! "signingPubKey": hex, "solution": hex}` (the names of the reference vectors' pow section).
 //! Out: `{"hash", "difficulty", "difficultyRaw", "bits"}` or `{"error": "..."}`.
 
+use ixi_cli_common::engine::short;
 use ixi_formats::address::Address;
 use ixi_formats::difficulty;
 use ixi_formats::solution;
 use serde_json::{Map, Value, json};
 
-/// Answers one input line. Never panics; every failure is an `{"error": ...}` object.
-#[must_use]
-pub fn answer(line: &str) -> Value {
+/// Answers one input line. Never panics; every failure is an `{"error": ...}` object, which
+/// quotes at most 100 characters of the input.
+pub(super) fn answer(line: &str) -> Value {
     match compute(line) {
         Ok(v) => v,
         Err(message) => json!({ "error": message }),
@@ -58,13 +59,18 @@ fn hex_field(obj: &Map<String, Value>, name: &str) -> Result<Vec<u8>, String> {
 
 fn block_num(obj: &Map<String, Value>) -> Result<u64, String> {
     match field(obj, "blockNum")? {
-        Value::String(s) => s
-            .trim()
-            .parse::<u64>()
-            .map_err(|e| format!("blockNum: {s:?} is not an unsigned 64-bit decimal: {e}")),
-        Value::Number(n) => n
-            .as_u64()
-            .ok_or_else(|| format!("blockNum: {n} is not an unsigned 64-bit integer")),
+        Value::String(s) => s.trim().parse::<u64>().map_err(|e| {
+            format!(
+                "blockNum: {:?} is not an unsigned 64-bit decimal: {e}",
+                short(s)
+            )
+        }),
+        Value::Number(n) => n.as_u64().ok_or_else(|| {
+            format!(
+                "blockNum: {} is not an unsigned 64-bit integer",
+                short(&n.to_string())
+            )
+        }),
         _ => Err("blockNum: expected a decimal string".into()),
     }
 }
