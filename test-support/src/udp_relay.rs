@@ -59,6 +59,11 @@ impl UdpRelay {
     pub fn cut(&self) {
         self.cut.store(true, Ordering::Relaxed);
     }
+
+    /// Relays again.
+    pub fn restore(&self) {
+        self.cut.store(false, Ordering::Relaxed);
+    }
 }
 
 impl Drop for UdpRelay {

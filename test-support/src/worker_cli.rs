@@ -11,7 +11,8 @@ use ixi_link_server::simulate::{SimConfig, SimulatedChain};
 use ixi_link_server::{LinkServer, ServerConfig};
 use ixi_link_transport::{AuthorizedPins, Identity, Pin};
 
-struct Killed(Child);
+/// A child process, killed when dropped.
+pub struct Killed(pub Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
@@ -26,15 +27,8 @@ pub fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// `init`s a worker in a fresh directory, serves it from a link and runs `connect` until
-/// `done` holds for the link's counters; returns them.
-pub async fn connect_until(
-    binary: &str,
-    name: &str,
-    chain: SimConfig,
-    done: impl Fn(&LinkStats) -> bool,
-) -> LinkStats {
-    let dir = temp_dir(name);
+/// Runs `binary init` in `dir` and returns the worker's pin.
+pub fn init(binary: &str, dir: &std::path::Path) -> Pin {
     let out = Command::new(binary)
         .args(["init", "--data-dir", dir.to_str().unwrap(), "--json"])
         .output()
@@ -45,10 +39,39 @@ pub async fn connect_until(
         String::from_utf8_lossy(&out.stderr)
     );
     let init: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let worker_pin: Pin = init["pin"].as_str().unwrap().parse().unwrap();
+    init["pin"].as_str().unwrap().parse().unwrap()
+}
 
+/// Starts `binary connect` from `dir` to the link at `addr` with one thread; killed on drop.
+pub fn spawn_connect(
+    binary: &str,
+    dir: &std::path::Path,
+    addr: &str,
+    link_pin: Pin,
+    envs: &[(&str, &str)],
+) -> Killed {
+    Killed(
+        Command::new(binary)
+            .args([
+                "connect",
+                "--data-dir",
+                dir.to_str().unwrap(),
+                "--link",
+                addr,
+            ])
+            .args(["--link-pin", &link_pin.to_string(), "--threads", "1"])
+            .envs(envs.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// A link on a simulated chain serving exactly `worker`.
+pub async fn link_for(worker: Pin, chain: SimConfig) -> (Identity, LinkServer) {
     let link_id = Identity::generate("ixi-link").unwrap();
-    let pins = Arc::new(RwLock::new(AuthorizedPins::from_pins([worker_pin])));
+    let pins = Arc::new(RwLock::new(AuthorizedPins::from_pins([worker])));
     let chain = Arc::new(SimulatedChain::new(chain));
     let link = LinkServer::start(
         &link_id,
@@ -58,22 +81,22 @@ pub async fn connect_until(
     )
     .await
     .unwrap();
+    (link_id, link)
+}
+
+/// `init`s a worker in a fresh directory, serves it from a link and runs `connect` until
+/// `done` holds for the link's counters; returns them.
+pub async fn connect_until(
+    binary: &str,
+    name: &str,
+    chain: SimConfig,
+    done: impl Fn(&LinkStats) -> bool,
+) -> LinkStats {
+    let dir = temp_dir(name);
+    let worker_pin = init(binary, &dir);
+    let (link_id, link) = link_for(worker_pin, chain).await;
     let addr = link.local_addr().unwrap().to_string();
-    let _child = Killed(
-        Command::new(binary)
-            .args([
-                "connect",
-                "--data-dir",
-                dir.to_str().unwrap(),
-                "--link",
-                &addr,
-            ])
-            .args(["--link-pin", &link_id.pin().to_string(), "--threads", "1"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _child = spawn_connect(binary, &dir, &addr, link_id.pin(), &[]);
     let mut stats = link.stats();
     let reached = tokio::time::timeout(Duration::from_secs(90), async {
         loop {

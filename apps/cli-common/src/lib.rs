@@ -6,8 +6,9 @@
 //!   environment override (`IXI_MINER_BACKEND`, `IXI_VERIFIER_BACKEND`).
 //! - [`devices`]: the CPU features and backends part of `devices`, as text and as JSON.
 //! - [`lines`]: line-oriented input with a bound on a line's length.
-//! - [`logging`]: log set-up (`IXI_LOG`).
+//! - [`logging`]: log set-up (`IXI_LOG`, `--log-format`, colours only on a terminal).
 //! - [`run`]: a worker's task on a small runtime until Ctrl-C, with a status line on a terminal.
+//! - [`service`]: stop signals (SIGTERM, SIGINT) and systemd notifications.
 //! - [`secret`]: a password that no `Debug` or log line prints.
 
 pub mod devices;
@@ -17,6 +18,7 @@ pub mod link;
 pub mod logging;
 pub mod run;
 pub mod secret;
+pub mod service;
 
 pub use link::{InitArgs, LinkArgs, LinkArgsError, init};
-pub use run::run_until_interrupted;
+pub use run::{WorkerState, run_until_interrupted};

@@ -18,6 +18,8 @@ use ixi_link_transport::{AuthorizedPins, Identity, Pin};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    log: ixi_cli_common::logging::LogArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -46,11 +48,12 @@ struct AuthorizeArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The devnet shows a status line and a summary; its per-event logs are opt-in.
-    ixi_cli_common::logging::init_logging(if matches!(cli.command, Command::Devnet(_)) {
+    let level = if matches!(cli.command, Command::Devnet(_)) {
         tracing::Level::WARN
     } else {
         tracing::Level::INFO
-    });
+    };
+    ixi_cli_common::logging::init_logging(level, cli.log.log_format);
     let outcome = match cli.command {
         Command::Init(args) => args
             .run_and_print("ixi-link")

@@ -8,7 +8,7 @@ use clap::Parser as _;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    ixi_cli_common::logging::init_logging(tracing::Level::INFO);
+    ixi_cli_common::logging::init_logging(tracing::Level::INFO, args.log.log_format);
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

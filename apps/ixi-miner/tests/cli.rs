@@ -412,3 +412,72 @@ fn hash_bounds_a_line_and_quotes_little_of_it() {
     );
     assert_eq!(answers[2]["hash"], case["hash"]);
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_notifies_the_service_manager_and_stops_cleanly_on_sigterm() {
+    use std::os::unix::net::UnixDatagram;
+    use std::time::{Duration, Instant};
+
+    use ixi_link_server::simulate::SimConfig;
+
+    let binary = env!("CARGO_BIN_EXE_ixi-miner");
+    let dir = connect_support::temp_dir("miner-service");
+    let pin = connect_support::init(binary, &dir);
+    let chain = SimConfig {
+        min_difficulty: IxiNumber::from_whole(100_000),
+        block_signatures: 0,
+        transactions: 0,
+        ..SimConfig::default()
+    };
+    let (link_id, link) = connect_support::link_for(pin, chain).await;
+    let socket_path = dir.join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let addr = link.local_addr().unwrap().to_string();
+    let mut child = connect_support::spawn_connect(
+        binary,
+        &dir,
+        &addr,
+        link_id.pin(),
+        &[("NOTIFY_SOCKET", socket_path.to_str().unwrap())],
+    );
+    // Reads notifications until one holds `want`.
+    let wait_for = move |socket: UnixDatagram, want: &'static str| {
+        tokio::task::spawn_blocking(move || {
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = socket.recv(&mut buf).expect("a notification in time");
+                if String::from_utf8_lossy(&buf[..n])
+                    .lines()
+                    .any(|l| l == want)
+                {
+                    return socket;
+                }
+            }
+        })
+    };
+    let socket = wait_for(socket, "READY=1").await.unwrap();
+    let pid = child.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let asked = Instant::now();
+    wait_for(socket, "STOPPING=1").await.unwrap();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(asked.elapsed() < Duration::from_secs(10), "still running");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status}");
+    link.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}

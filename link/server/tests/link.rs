@@ -497,3 +497,52 @@ async fn a_deauthorized_worker_loses_its_session_and_is_told_why() {
     miner.shutdown().await;
     link.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_stopping_worker_delivers_what_it_found_while_the_link_was_away() {
+    let node = StandIn::start(behaviour(70)).await;
+    let link_id = Identity::generate("ixi-link").unwrap();
+    let miner_id = Identity::generate("miner").unwrap();
+    let link = start_link(
+        &link_id,
+        &[&miner_id],
+        gateway(&node.url),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await;
+    let relay = UdpRelay::start(link.local_addr().unwrap()).await;
+    let options = WorkerOptions::new(
+        relay.addr().to_string(),
+        link_id.pin(),
+        Role::Miner,
+        "stopping".into(),
+    );
+    let mut miner = spawn_worker(miner_id.clone(), options);
+    let (job_id, prefix, min) = job(&mut miner).await;
+
+    // The link goes away; the miner finds a solution meanwhile, and is then told to stop.
+    relay.cut();
+    next(&mut miner, |u| {
+        matches!(u, LinkUpdate::Disconnected { .. }).then_some(())
+    })
+    .await;
+    let found = find_solutions(&prefix, &min, 1, 9);
+    miner.send(Solution {
+        job_id,
+        nonce: found[0].0.clone(),
+    });
+    let stopping = Instant::now();
+    let finishing = tokio::spawn(miner.finish(Duration::from_secs(6)));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    relay.restore();
+    finishing.await.unwrap();
+    assert!(
+        stopping.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        stopping.elapsed()
+    );
+    // It reached the node, and the link's answer ended the wait.
+    assert_eq!(node.state.lock().unwrap().submissions, 1);
+    wait_stats(&link, |s| s.solutions_accepted == 1).await;
+    link.shutdown().await;
+}

@@ -189,7 +189,8 @@ pub enum LinkUpdate {
 pub struct WorkerHandle {
     to_link: mpsc::UnboundedSender<Message>,
     updates: mpsc::UnboundedReceiver<LinkUpdate>,
-    shutdown: watch::Sender<bool>,
+    /// `Some(deadline)` once the owner stops: queued solutions may still go out until then.
+    shutdown: watch::Sender<Option<tokio::time::Instant>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -212,9 +213,18 @@ impl WorkerHandle {
         self.updates.recv().await
     }
 
-    /// Closes the connection and ends the task.
+    /// Closes the connection and ends the task at once.
     pub async fn shutdown(self) {
-        let _ = self.shutdown.send(true);
+        self.finish(Duration::ZERO).await;
+    }
+
+    /// Delivers the solutions still unanswered, for at most `grace` (reconnecting if the link
+    /// is away), then closes the connection and ends the task. Solutions the link has not
+    /// answered by then are lost with the process; the log says how many.
+    pub async fn finish(self, grace: Duration) {
+        let _ = self
+            .shutdown
+            .send(Some(tokio::time::Instant::now() + grace));
         // A panicked task has nothing left to close.
         let _ = self.task.await;
     }
@@ -225,7 +235,7 @@ impl WorkerHandle {
 pub fn spawn_worker(identity: Identity, options: WorkerOptions) -> WorkerHandle {
     let (to_link, inbox) = mpsc::unbounded_channel();
     let (updates_tx, updates) = mpsc::unbounded_channel();
-    let (shutdown, shutdown_rx) = watch::channel(false);
+    let (shutdown, shutdown_rx) = watch::channel(None);
     let task = tokio::spawn(
         Client {
             identity,
@@ -251,17 +261,20 @@ struct Client {
     options: WorkerOptions,
     inbox: mpsc::UnboundedReceiver<Message>,
     updates: mpsc::UnboundedSender<LinkUpdate>,
-    shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<Option<tokio::time::Instant>>,
     /// Solutions not yet answered by a verdict, oldest first.
     unacked: VecDeque<Solution>,
 }
+
+/// How soon a stopping worker with solutions to deliver tries the link again.
+const DRAIN_RETRY: Duration = Duration::from_millis(250);
 
 impl Client {
     async fn run(mut self) {
         let mut failures = 0u32;
         loop {
             let (reason, welcomed) = match self.session().await {
-                Ok(None) => return,
+                Ok(None) => break,
                 Ok(Some((end, welcomed))) => (Disconnect::Session(end), welcomed),
                 Err(e) => (e, false),
             };
@@ -275,13 +288,40 @@ impl Client {
             if welcomed {
                 failures = 0;
             }
-            let retry_in = self.options.backoff.delay(failures);
+            let retry_in = if self.stopping() {
+                DRAIN_RETRY
+            } else {
+                self.options.backoff.delay(failures)
+            };
             failures = failures.saturating_add(1);
             self.update(LinkUpdate::Disconnected { reason, retry_in });
             if self.wait_offline(retry_in).await {
-                return;
+                break;
             }
         }
+        if !self.unacked.is_empty() {
+            tracing::warn!(
+                unanswered = self.unacked.len(),
+                "stopped with solutions the link has not answered"
+            );
+        }
+    }
+
+    /// Whether the owner asked to stop.
+    fn stopping(&self) -> bool {
+        self.shutdown.borrow().is_some()
+    }
+
+    /// Whether a stopping worker is done: nothing left to deliver, or out of time.
+    fn finished(&self) -> bool {
+        self.shutdown.borrow().is_some_and(|deadline| {
+            self.unacked.is_empty() || tokio::time::Instant::now() >= deadline
+        })
+    }
+
+    /// When a stopping worker gives up.
+    fn deadline(&self) -> Option<tokio::time::Instant> {
+        *self.shutdown.borrow()
     }
 
     fn update(&self, update: LinkUpdate) {
@@ -300,17 +340,21 @@ impl Client {
         }
     }
 
-    /// Waits `delay` while queueing input. Returns true on shutdown.
+    /// Waits `delay` while queueing input. Returns true when a stopping worker is done.
     async fn wait_offline(&mut self, delay: Duration) -> bool {
         let until = tokio::time::Instant::now() + delay;
         loop {
+            if self.finished() {
+                return true;
+            }
+            let until = self.deadline().map_or(until, |d| d.min(until));
             tokio::select! {
-                () = tokio::time::sleep_until(until) => return false,
+                () = tokio::time::sleep_until(until) => return self.finished(),
                 message = self.inbox.recv() => match message {
                     Some(m) => self.take_offline(m),
                     None => return true,
                 },
-                _ = self.shutdown.changed() => return true,
+                _ = self.shutdown.changed() => {}
             }
         }
     }
@@ -336,10 +380,24 @@ impl Client {
     /// One connection: `Ok(None)` on shutdown, else how the session ended and whether it was
     /// welcomed.
     async fn session(&mut self) -> Result<Option<(SessionEnd, bool)>, Disconnect> {
+        if self.finished() {
+            return Ok(None);
+        }
         let mut shutdown = self.shutdown.clone();
-        let connection = tokio::select! {
-            c = self.connect() => c?,
-            _ = shutdown.changed() => return Ok(None),
+        let connection = {
+            let connecting = self.connect();
+            tokio::pin!(connecting);
+            loop {
+                let deadline = self.deadline();
+                tokio::select! {
+                    c = &mut connecting => break c?,
+                    _ = shutdown.changed() => {}
+                    () = sleep_until_some(deadline) => {}
+                }
+                if self.finished() {
+                    return Ok(None);
+                }
+            }
         };
         let stream = FramedStream::open(&connection).await?;
         let session = Session::worker(Instant::now(), self.options.session, self.options.hello());
@@ -368,9 +426,16 @@ impl SessionOwner for Online<'_> {
     type Input = Message;
 
     async fn next_input(&mut self) -> Option<Message> {
-        tokio::select! {
-            message = self.client.inbox.recv() => message,
-            _ = self.client.shutdown.changed() => None,
+        loop {
+            if self.client.finished() {
+                return None;
+            }
+            let deadline = self.client.deadline();
+            tokio::select! {
+                message = self.client.inbox.recv() => return message,
+                _ = self.client.shutdown.changed() => {}
+                () = sleep_until_some(deadline) => {}
+            }
         }
     }
 
@@ -421,5 +486,13 @@ impl SessionOwner for Online<'_> {
             _ => {}
         }
         self.client.update(LinkUpdate::Received(message));
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until_some(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
     }
 }

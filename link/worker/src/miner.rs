@@ -178,10 +178,24 @@ pub async fn run(
             _ = shutdown.changed() => break,
         }
     }
+    // Stopping: no new work; what was found goes to the link, which gets a little time to
+    // answer it (reconnecting if it is away). Joining the search threads blocks: off the runtime.
+    let _ = tokio::task::spawn_blocking(move || miner.stop()).await;
+    while let Some(event) = events.recv().await {
+        if let MinerEvent::Solution(s) = event {
+            state.found += 1;
+            link.send(Solution {
+                job_id: s.job_id,
+                nonce: s.nonce,
+            });
+        }
+    }
     status.send_replace(state);
-    link.shutdown().await;
-    miner.stop();
+    link.finish(DELIVERY_GRACE).await;
 }
+
+/// How long a stopping miner waits for the link to answer the solutions it holds.
+pub const DELIVERY_GRACE: Duration = Duration::from_secs(6);
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,7 @@
 //! `ixi-miner connect`.
 
 use anyhow::Context as _;
-use ixi_cli_common::run_until_interrupted;
+use ixi_cli_common::{WorkerState, run_until_interrupted};
 use ixi_link_proto::Role;
 use ixi_link_worker::miner::{self, MinerStatus};
 use ixi_miner::backend::CpuFeatures;
@@ -15,7 +15,7 @@ pub(super) fn run(args: &ConnectArgs) -> anyhow::Result<()> {
     let features = CpuFeatures::detect();
     let (miner, kind, threads) = args.engine.start(&features)?;
     eprintln!(
-        "mining for the link at {} on {kind} x{threads} (Ctrl-C stops)",
+        "mining for the link at {} on {kind} x{threads} (Ctrl-C or SIGTERM stops)",
         args.link.link
     );
     let (status_tx, status) = watch::channel(MinerStatus::default());
@@ -24,7 +24,7 @@ pub(super) fn run(args: &ConnectArgs) -> anyhow::Result<()> {
         move |stop| miner::run(identity, options, miner, nonce_len, stop, status_tx),
         || {
             let s = status.borrow().clone();
-            format!(
+            let line = format!(
                 "{} {}H/s  block {}  found {}  accepted {}  rejected {}  best {}",
                 if s.connected { "linked" } else { "offline" },
                 human(s.rate),
@@ -35,7 +35,11 @@ pub(super) fn run(args: &ConnectArgs) -> anyhow::Result<()> {
                 s.rejected,
                 s.best_accepted
                     .map_or_else(|| "-".to_owned(), |d| d.to_string()),
-            )
+            );
+            WorkerState {
+                line,
+                ready: s.block_height.is_some(),
+            }
         },
     )
     .context("starting the async runtime")

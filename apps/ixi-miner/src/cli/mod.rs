@@ -23,6 +23,8 @@ use ixi_miner::scheduler::{Miner, MinerConfig};
 pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    pub(crate) log: ixi_cli_common::logging::LogArgs,
 }
 
 #[derive(Debug, Subcommand)]

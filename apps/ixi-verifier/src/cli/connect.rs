@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use ixi_cli_common::run_until_interrupted;
+use ixi_cli_common::{WorkerState, run_until_interrupted};
 use ixi_kernels::cpu::CpuFeatures;
 use ixi_link_proto::Role;
 use ixi_link_worker::verifier::{self, VerifierStatus};
@@ -21,7 +21,7 @@ pub(super) fn run(args: &ConnectArgs) -> anyhow::Result<()> {
     // resizes from the rates measured after each batch.
     options.measured_rate = 20_000.0 * threads as f64;
     eprintln!(
-        "verifying for the link at {} on {} x{threads} (Ctrl-C stops)",
+        "verifying for the link at {} on {} x{threads} (Ctrl-C or SIGTERM stops)",
         args.link.link,
         engine.name()
     );
@@ -30,14 +30,18 @@ pub(super) fn run(args: &ConnectArgs) -> anyhow::Result<()> {
         move |stop| verifier::run(identity, options, engine, stop, status_tx),
         || {
             let s = status.borrow().clone();
-            format!(
+            let line = format!(
                 "{} verified {} ({} valid) in {} batches, {:.0}/s",
                 if s.connected { "linked" } else { "offline" },
                 s.verified,
                 s.valid,
                 s.batches,
                 s.rate,
-            )
+            );
+            WorkerState {
+                line,
+                ready: s.connected,
+            }
         },
     )
     .context("starting the async runtime")

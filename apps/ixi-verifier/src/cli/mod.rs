@@ -23,6 +23,8 @@ use ixi_verifier::backend::{BackendChoice, BackendKind};
 pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    pub(crate) log: ixi_cli_common::logging::LogArgs,
 }
 
 #[derive(Debug, Subcommand)]
