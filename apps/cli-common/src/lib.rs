@@ -1,5 +1,7 @@
 //! `ixi-cli-common`: what the `ixi-miner`, `ixi-verifier` and `ixi-link` commands share.
 //!
+//! - [`config`]: `--config FILE` (TOML), the environment and the command line as one set of
+//!   settings, `config check`, and the example file `init` writes.
 //! - [`link`]: `init` (a data directory's identity and pin) and the worker's `connect`
 //!   options (link address and pin, worker name).
 //! - [`engine`]: `--backend` and `--threads` as both worker binaries take them, with the
@@ -11,6 +13,7 @@
 //! - [`service`]: stop signals (SIGTERM, SIGINT) and systemd notifications.
 //! - [`secret`]: a password that no `Debug` or log line prints.
 
+pub mod config;
 pub mod devices;
 pub mod engine;
 pub mod lines;

@@ -27,12 +27,18 @@ impl InitArgs {
         init(&self.data_dir, name, self.json)
     }
 
-    /// Creates or reads the identity and prints the line (`init`'s whole job).
+    /// Creates or reads the identity, writes `example` as `<name>.toml` beside it unless that
+    /// file exists (every setting commented out: it changes nothing until edited), and prints
+    /// the line (`init`'s whole job).
     ///
     /// # Errors
-    /// [`IdentityError`] (it names the file), or stdout cannot be written.
-    pub fn run_and_print(&self, name: &str) -> Result<(), IdentityError> {
+    /// [`IdentityError`] (it names the file).
+    pub fn run_and_print(&self, name: &str, example: &str) -> Result<(), IdentityError> {
         let line = self.run(name)?;
+        let path = self.data_dir.join(format!("{name}.toml"));
+        if std::fs::symlink_metadata(&path).is_err() {
+            ixi_link_transport::private_fs::create_new(&path, example.as_bytes())?;
+        }
         println!("{line}");
         Ok(())
     }

@@ -20,13 +20,20 @@ struct Cli {
     command: Command,
     #[command(flatten)]
     log: ixi_cli_common::logging::LogArgs,
+    #[command(flatten)]
+    config: ixi_cli_common::config::ConfigFileArgs,
 }
+
+/// Prefix of the environment variables of this binary's settings.
+const ENV_PREFIX: &str = "IXI_LINK";
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Create the link's identity (key and self-signed certificate) and print its pin, which
     /// workers pass as --link-pin.
     Init(ixi_cli_common::InitArgs),
+    /// Configuration files: `config check --config FILE`.
+    Config(ixi_cli_common::config::ConfigArgs),
     /// Authorize a worker's pin (as its `init` printed it).
     Authorize(AuthorizeArgs),
     /// Serve workers for a real node (--node) or a simulated chain (--simulate).
@@ -46,7 +53,7 @@ struct AuthorizeArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = ixi_cli_common::config::parse(ENV_PREFIX);
     // The devnet shows a status line and a summary; its per-event logs are opt-in.
     let level = if matches!(cli.command, Command::Devnet(_)) {
         tracing::Level::WARN
@@ -55,8 +62,15 @@ fn main() -> ExitCode {
     };
     ixi_cli_common::logging::init_logging(level, cli.log.log_format);
     let outcome = match cli.command {
+        Command::Config(args) => {
+            args.run::<Cli>(ENV_PREFIX, cli.config.config.as_deref());
+            Ok(())
+        }
         Command::Init(args) => args
-            .run_and_print("ixi-link")
+            .run_and_print(
+                "ixi-link",
+                &ixi_cli_common::config::example::<Cli>(ENV_PREFIX),
+            )
             .with_context(|| format!("--data-dir {}", args.data_dir.display())),
         Command::Authorize(args) => authorize(&args),
         Command::Serve(args) => serve::run(&args),

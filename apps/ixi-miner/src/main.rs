@@ -4,10 +4,8 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
-
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
+    let args: cli::Cli = ixi_cli_common::config::parse(cli::ENV_PREFIX);
     ixi_cli_common::logging::init_logging(tracing::Level::INFO, args.log.log_format);
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,

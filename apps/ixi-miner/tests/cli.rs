@@ -481,3 +481,51 @@ async fn connect_notifies_the_service_manager_and_stops_cleanly_on_sigterm() {
     link.shutdown().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn settings_come_from_flag_then_environment_then_file_then_default() {
+    let dir = connect_support::temp_dir("miner-config");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("ixi-miner.toml");
+    std::fs::write(&file, "[bench]\nthreads = 2\nseconds = 0.2\nrounds = 1\nno-openssl = true\n").unwrap();
+    let threads = |env: Option<&str>, flag: Option<&str>| {
+        let mut cmd = miner();
+        cmd.args(["bench", "--json", "--config", file.to_str().unwrap()]);
+        if let Some(t) = flag {
+            cmd.args(["--threads", t]);
+        }
+        if let Some(t) = env {
+            cmd.env("IXI_MINER_BENCH_THREADS", t);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["threads"].as_u64().unwrap()
+    };
+    assert_eq!(threads(None, None), 2, "file over default");
+    assert_eq!(threads(Some("1"), None), 1, "environment over file");
+    assert_eq!(threads(Some("1"), Some("2")), 2, "flag over environment");
+
+    // Every mistake of a file, with its line; exit 2.
+    std::fs::write(&file, "[bench]\nthreads = 0\ncolour = 1\n\n[serve]\nlisten = 1\n").unwrap();
+    let out = run(&["config", "check", "--config", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let at = |line: usize| format!("{}:{line}:", file.display());
+    assert!(err.contains(&format!("{} threads", at(2))), "{err}");
+    assert!(err.contains(&format!("{} unknown key `colour`", at(3))), "{err}");
+    assert!(err.contains(&format!("{} unknown table [serve]", at(5))), "{err}");
+
+    // init writes a commented example beside the identity, which checks as the defaults.
+    let out = run(&["init", "--data-dir", dir.to_str().unwrap()]);
+    assert!(out.status.success());
+    let example = dir.join("ixi-miner.toml");
+    std::fs::remove_file(&example).unwrap();
+    let out = run(&["init", "--data-dir", dir.to_str().unwrap()]);
+    assert!(out.status.success());
+    let out = run(&["config", "check", "--config", example.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("[connect]") && shown.contains("nonce-len = 32"), "{shown}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

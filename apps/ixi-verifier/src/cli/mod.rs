@@ -25,7 +25,12 @@ pub(crate) struct Cli {
     command: Command,
     #[command(flatten)]
     pub(crate) log: ixi_cli_common::logging::LogArgs,
+    #[command(flatten)]
+    config: ixi_cli_common::config::ConfigFileArgs,
 }
+
+/// Prefix of the environment variables of this binary's settings.
+pub(crate) const ENV_PREFIX: &str = "IXI_VERIFIER";
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -43,6 +48,8 @@ enum Command {
     /// Create this verifier's identity (key and certificate) in a data directory and print its
     /// pin, which the link operator authorizes with `ixi-link authorize`.
     Init(ixi_cli_common::InitArgs),
+    /// Configuration files: `config check --config FILE`.
+    Config(ixi_cli_common::config::ConfigArgs),
     /// Verify for an ixi-link over QUIC: batches from the link, verdicts to it, reconnecting
     /// forever.
     Connect(ConnectArgs),
@@ -134,8 +141,15 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(args) => verify::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Devices(args) => devices::run(&args),
+        Command::Config(args) => {
+            args.run::<Cli>(ENV_PREFIX, cli.config.config.as_deref());
+            Ok(())
+        }
         Command::Init(args) => Ok(args
-            .run_and_print("ixi-verifier")
+            .run_and_print(
+                "ixi-verifier",
+                &ixi_cli_common::config::example::<Cli>(ENV_PREFIX),
+            )
             .with_context(|| format!("--data-dir {}", args.data_dir.display()))?),
         Command::Connect(args) => connect::run(&args),
     }
