@@ -10,7 +10,7 @@
 
 pub mod core;
 pub mod gateway;
-pub mod http;
+pub use ixi_node_api::http;
 pub mod server;
 pub mod simulate;
 pub mod source;
