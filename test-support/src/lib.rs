@@ -9,4 +9,6 @@
     missing_docs
 )]
 
+pub mod chain;
+pub mod node;
 pub mod worker_cli;

@@ -295,19 +295,19 @@ use ixi_test_support::worker_cli as connect_support;
 
 #[tokio::test]
 async fn connect_mines_for_a_link_until_a_solution_is_accepted() {
-    let chain = ixi_link_server::simulate::SimConfig {
+    let chain = ixi_simnode::SimConfig {
         block_interval: std::time::Duration::from_secs(120),
         min_difficulty: IxiNumber::from_whole(1_000_000),
         block_signatures: 0,
         transactions: 0,
         ..Default::default()
     };
-    let stats =
+    let reached =
         connect_support::connect_until(env!("CARGO_BIN_EXE_ixi-miner"), "miner", chain, |s| {
             s.solutions_accepted >= 1
         })
         .await;
-    assert!(stats.best_difficulty.unwrap() >= IxiNumber::from_whole(1_000_000));
+    assert!(reached.stats.best_difficulty.unwrap() >= IxiNumber::from_whole(1_000_000));
 }
 
 #[test]
