@@ -108,9 +108,20 @@ pub struct Shape {
 }
 
 impl TestChain {
-    /// Blocks `first..first+count`, the first `pow_blocks` without signatures (the PoW
-    /// solutions are mined on them), every later one shaped `shape`, all valid.
+    /// Blocks `first..first+count`, the first without signatures (the signers' PoW solutions
+    /// are mined on it, on the plain path), every later one shaped `shape`, all valid.
     pub fn build(first: u64, count: u64, shape: Shape, min: &IxiNumber) -> Self {
+        Self::build_with(first, count, shape, min, &mine)
+    }
+
+    /// As [`TestChain::build`], the solutions found by `miner(prefix, min, seed)`.
+    pub fn build_with(
+        first: u64,
+        count: u64,
+        shape: Shape,
+        min: &IxiNumber,
+        miner: &dyn Fn(&[u8], &IxiNumber, u64) -> (Vec<u8>, [u8; 64], IxiNumber),
+    ) -> Self {
         let keys = keys();
         let mut chain = Self {
             blocks: BTreeMap::new(),
@@ -132,7 +143,7 @@ impl TestChain {
                             keys.signer_addresses[i].no_checksum(),
                             &key.public,
                         );
-                        let (nonce, hash, d) = mine(&prefix, min, i as u64 + 1);
+                        let (nonce, hash, d) = miner(&prefix, min, i as u64 + 1);
                         solutions.push((first, nonce, hash, d));
                     }
                 }

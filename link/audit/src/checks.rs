@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use ixi_formats::address::Address;
 use ixi_formats::hash::{sha3_512sq, sha512qu, sha512sq};
 use ixi_formats::number::IxiNumber;
+use ixi_formats::pubkey::RsaPublicKey;
 use ixi_formats::{base58, difficulty, solution, varint};
 use ixi_node_api::{Block, BlockSignature, FieldError, Transaction, Wallet};
 use ixi_verifier::context::block_signature_message;
@@ -276,6 +277,16 @@ fn check_signatures(
         if let Err(reason) = check_pow(block, sig, &min, validity, lookup) {
             out.findings.push(pow_finding(reason));
         }
+        if let Err(e) = RsaPublicKey::parse(&pow.signing_pub_key) {
+            out.findings.push(Finding::new(
+                block.number,
+                FindingKind::BlockSignature,
+                Some(index),
+                &sig.recipient,
+                format!("powSolution.signingPubKey is not a key in the Ixian layout: {e}"),
+            ));
+            continue;
+        }
         out.rsa.push(RsaWork {
             ticket: Ticket {
                 block: block.number,
@@ -435,6 +446,8 @@ fn transaction_work(
     if !TX_KEY_LEN.contains(&key.len()) {
         return Err(format!("a {}-byte key (32 to 2500 taken)", key.len()));
     }
+    RsaPublicKey::parse(&key)
+        .map_err(|e| format!("the signing key is not in the Ixian layout: {e}"))?;
     let signer_address =
         address_with_nonce(&key, &nonce).map_err(|e| format!("the signing key has no address: {e}"))?;
     let allowed = signer_address == sender_address
