@@ -49,6 +49,10 @@ pub(crate) struct AuditArgs {
     /// Also append the findings to this file (JSON lines, flushed before they count).
     #[arg(long)]
     audit_log: Option<PathBuf>,
+    /// The floor of the minimum signer difficulty: the consensus 10000000; lower only to
+    /// audit a test chain mined at a low difficulty.
+    #[arg(long, default_value = "10000000")]
+    signer_floor: String,
 }
 
 /// Runs the audit; `Ok(true)` when there were findings.
@@ -73,7 +77,11 @@ pub(crate) fn run(args: &AuditArgs) -> anyhow::Result<bool> {
         });
     }
     let client = NodeClient::new(&config).context("--node")?;
-    let auditor = Arc::new(Auditor::new(client, Rules::default(), RetryPolicy::default()));
+    let floor: ixi_formats::number::IxiNumber = args
+        .signer_floor
+        .parse()
+        .with_context(|| format!("--signer-floor {:?}", args.signer_floor))?;
+    let auditor = Arc::new(Auditor::new(client, Rules { floor }, RetryPolicy::default()));
     let range = AuditRange {
         from: args.from,
         to: args.to,
