@@ -61,11 +61,15 @@ pub struct Keys {
 pub fn keys() -> &'static Keys {
     static KEYS: OnceLock<Keys> = OnceLock::new();
     KEYS.get_or_init(|| Keys {
-        signers: (0..2).map(|_| TestKey::generate(KeySize::Rsa2048, 2)).collect(),
+        signers: (0..2)
+            .map(|_| TestKey::generate(KeySize::Rsa2048, 2))
+            .collect(),
         signer_addresses: (0..2)
             .map(|_| TestKey::generate(KeySize::Rsa2048, 1).address())
             .collect(),
-        wallets: (0..2).map(|_| TestKey::generate(KeySize::Rsa4096, 1)).collect(),
+        wallets: (0..2)
+            .map(|_| TestKey::generate(KeySize::Rsa4096, 1))
+            .collect(),
     })
 }
 
@@ -88,6 +92,9 @@ pub fn mine(prefix: &[u8], min: &IxiNumber, seed: u64) -> (Vec<u8>, [u8; 64], Ix
         }
     }
 }
+
+/// A solution finder: `(prefix, min, seed)` to `(nonce, hash, difficulty)`.
+pub type Miner<'a> = dyn Fn(&[u8], &IxiNumber, u64) -> (Vec<u8>, [u8; 64], IxiNumber) + 'a;
 
 /// A chain of test blocks as the node's API serves them.
 pub struct TestChain {
@@ -120,7 +127,7 @@ impl TestChain {
         count: u64,
         shape: Shape,
         min: &IxiNumber,
-        miner: &dyn Fn(&[u8], &IxiNumber, u64) -> (Vec<u8>, [u8; 64], IxiNumber),
+        miner: &Miner<'_>,
     ) -> Self {
         let keys = keys();
         let mut chain = Self {
@@ -172,16 +179,22 @@ impl TestChain {
             let mut transactions = Vec::new();
             for index in 0..shape.transactions {
                 let w = &keys.wallets[index % keys.wallets.len()];
-                let tx_checksum =
-                    sha3_512sq(&[&b"Ixian"[..], &number.to_le_bytes(), &index.to_le_bytes()].concat())
-                        [..44]
-                        .to_vec();
+                let tx_checksum = sha3_512sq(
+                    &[&b"Ixian"[..], &number.to_le_bytes(), &index.to_le_bytes()].concat(),
+                )[..44]
+                    .to_vec();
                 let pub_key = if index % 3 == 0 {
                     base58::encode(&w.public)
                 } else {
                     w.address().to_string()
                 };
-                transactions.push(tx_json(number, 0, &tx_checksum, &w.sign(&tx_checksum), &pub_key));
+                transactions.push(tx_json(
+                    number,
+                    0,
+                    &tx_checksum,
+                    &w.sign(&tx_checksum),
+                    &pub_key,
+                ));
             }
             let stake = random_checksum(number);
             let mut staking = tx_json(number, 2, &stake, &[1, 2, 3], "1");
@@ -295,7 +308,9 @@ impl TestChain {
     /// Names another wallet as transaction `index`'s sender (the binding fails).
     pub fn break_transaction_sender(&mut self, number: u64, index: usize) {
         let other = keys().wallets[(index + 1) % 2].address().to_string();
-        self.edit_list(number, "Transactions", |l| l[index]["pubKey"] = json!(other));
+        self.edit_list(number, "Transactions", |l| {
+            l[index]["pubKey"] = json!(other)
+        });
     }
 }
 

@@ -167,13 +167,17 @@ enum Reply {
 }
 
 fn envelope(result: &str) -> Reply {
-    Reply::Body(200, format!(r#"{{"result":{result},"error":null,"id":null}}"#))
+    Reply::Body(
+        200,
+        format!(r#"{{"result":{result},"error":null,"id":null}}"#),
+    )
 }
 
 fn error(message: &str) -> Reply {
     Reply::Body(
         500,
-        json!({"result": null, "error": {"code": -32603, "message": message}, "id": null}).to_string(),
+        json!({"result": null, "error": {"code": -32603, "message": message}, "id": null})
+            .to_string(),
     )
 }
 
@@ -185,10 +189,7 @@ fn answer(state: &Mutex<StandInState>, target: &str) -> Reply {
     if s.fail_all {
         return error("Internal error");
     }
-    let params: HashMap<&str, &str> = query
-        .split('&')
-        .filter_map(|p| p.split_once('='))
-        .collect();
+    let params: HashMap<&str, &str> = query.split('&').filter_map(|p| p.split_once('=')).collect();
     match method {
         "getblockcount" => envelope(&s.height.to_string()),
         "getblock" | "getfullblock" => {

@@ -12,9 +12,9 @@ use ixi_link_server::core::LocalVerify;
 use ixi_link_server::gateway::{Gateway, GatewayConfig};
 use ixi_link_server::shadow::{ShadowConfig, ShadowReport};
 use ixi_link_server::{LinkExtras, LinkServer, ServerConfig};
+use ixi_link_transport::{AuthorizedPins, Identity, Pin};
 use ixi_simnode::{Corruption, SimConfig, SimNode};
 use std::collections::BTreeMap;
-use ixi_link_transport::{AuthorizedPins, Identity, Pin};
 
 struct Killed(Child);
 

@@ -63,8 +63,7 @@ pub(crate) fn run(args: &AuditArgs) -> anyhow::Result<bool> {
     let features = ixi_kernels::cpu::CpuFeatures::detect();
     let kind = args.backend.resolve(&features).context("--backend")?;
     let threads = threads_or_all(args.threads);
-    let engine: Arc<dyn backend::VerifyBackend> =
-        backend::create(kind, &features, threads)?.into();
+    let engine: Arc<dyn backend::VerifyBackend> = backend::create(kind, &features, threads)?.into();
     let mut config = ClientConfig::new(&args.node);
     config.timeout = Duration::from_secs(30);
     if let Some(user) = &args.api_user {
@@ -81,7 +80,11 @@ pub(crate) fn run(args: &AuditArgs) -> anyhow::Result<bool> {
         .signer_floor
         .parse()
         .with_context(|| format!("--signer-floor {:?}", args.signer_floor))?;
-    let auditor = Arc::new(Auditor::new(client, Rules { floor }, RetryPolicy::default()));
+    let auditor = Arc::new(Auditor::new(
+        client,
+        Rules { floor },
+        RetryPolicy::default(),
+    ));
     let range = AuditRange {
         from: args.from,
         to: args.to,

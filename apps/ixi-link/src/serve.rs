@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
+use ixi_cli_common::engine::parse_backend;
 use ixi_cli_common::secret::Secret;
 use ixi_formats::number::IxiNumber;
-use ixi_cli_common::engine::parse_backend;
 use ixi_link_audit::{Auditor, RetryPolicy, Rules};
 use ixi_link_server::core::{LinkStats, LocalVerify};
 use ixi_link_server::gateway::{DEFAULT_NODE_URL, Gateway, GatewayConfig};
@@ -153,7 +153,10 @@ impl ShadowArgs {
             LocalVerify::Never => None,
             _ => {
                 let features = ixi_kernels::cpu::CpuFeatures::detect();
-                let kind = self.local_backend.resolve(&features).context("--local-backend")?;
+                let kind = self
+                    .local_backend
+                    .resolve(&features)
+                    .context("--local-backend")?;
                 let backend: Arc<dyn verifier_backend::VerifyBackend> =
                     verifier_backend::create(kind, &features, self.local_threads.max(1))?.into();
                 Some(backend)
@@ -228,8 +231,18 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<()> {
             eprintln!("simulated node API on {}", node.url());
             let block_seconds = args.sim.block_seconds;
             let gateway = gateway(&node.url(), None, None, sim_poll_interval(block_seconds))?;
-            let extras = args.shadow.extras(&gateway, shadow_poll_interval(block_seconds))?;
-            serve(&identity, authorized, Arc::new(gateway), config, extras, args).await
+            let extras = args
+                .shadow
+                .extras(&gateway, shadow_poll_interval(block_seconds))?;
+            serve(
+                &identity,
+                authorized,
+                Arc::new(gateway),
+                config,
+                extras,
+                args,
+            )
+            .await
         } else {
             let url = args.node.as_deref().unwrap_or(DEFAULT_NODE_URL);
             let gateway = gateway(
@@ -239,7 +252,15 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<()> {
                 Duration::from_secs(1),
             )?;
             let extras = args.shadow.extras(&gateway, Duration::from_secs(2))?;
-            serve(&identity, authorized, Arc::new(gateway), config, extras, args).await
+            serve(
+                &identity,
+                authorized,
+                Arc::new(gateway),
+                config,
+                extras,
+                args,
+            )
+            .await
         }
     })
 }

@@ -299,7 +299,15 @@ async fn audit_json_reports_findings_field_by_field_and_exits_by_outcome() {
         let url = url.clone();
         tokio::task::spawn_blocking(move || {
             link()
-                .args(["audit", "--node", &url, "--signer-floor", "1000", "--threads", "1"])
+                .args([
+                    "audit",
+                    "--node",
+                    &url,
+                    "--signer-floor",
+                    "1000",
+                    "--threads",
+                    "1",
+                ])
                 .args(&args)
                 .output()
                 .unwrap()
@@ -319,14 +327,21 @@ async fn audit_json_reports_findings_field_by_field_and_exits_by_outcome() {
     .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let text = String::from_utf8(out.stdout).unwrap();
-    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let (summary, findings) = lines.split_last().unwrap();
     let mut seen = Vec::new();
     for f in findings {
         let o = f.as_object().unwrap();
         let mut keys: Vec<&str> = o.keys().map(String::as_str).collect();
         keys.sort_unstable();
-        assert_eq!(keys, ["block", "id", "index", "kind", "nodeConfirms", "reason"], "{f}");
+        assert_eq!(
+            keys,
+            ["block", "id", "index", "kind", "nodeConfirms", "reason"],
+            "{f}"
+        );
         let block = f["block"].as_u64().unwrap();
         let kind = f["kind"].as_str().unwrap().to_owned();
         let index = f["index"].as_u64();
@@ -360,15 +375,29 @@ async fn audit_json_reports_findings_field_by_field_and_exits_by_outcome() {
     std::fs::remove_file(&log).unwrap();
 
     // A clean range: exit 0. A missing block: exit 2 naming it. Bad arguments: exit 2.
-    let clean = audit(vec!["--from".into(), "55".into(), "--to".into(), "55".into()])
-        .await
-        .unwrap();
+    let clean = audit(vec![
+        "--from".into(),
+        "55".into(),
+        "--to".into(),
+        "55".into(),
+    ])
+    .await
+    .unwrap();
     assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
-    let missing = audit(vec!["--from".into(), "55".into(), "--to".into(), "56".into()])
-        .await
-        .unwrap();
+    let missing = audit(vec![
+        "--from".into(),
+        "55".into(),
+        "--to".into(),
+        "56".into(),
+    ])
+    .await
+    .unwrap();
     assert_eq!(missing.status.code(), Some(2));
-    assert!(stderr(&missing).contains("block 56"), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("block 56"),
+        "{}",
+        stderr(&missing)
+    );
     let backwards = audit(vec!["--from".into(), "9".into(), "--to".into(), "1".into()])
         .await
         .unwrap();

@@ -203,7 +203,10 @@ async fn connect_verifies_for_a_link_with_every_verdict_right() {
         env!("CARGO_BIN_EXE_ixi-verifier"),
         "verifier",
         chain,
-        |s| s.signatures_verified >= 40 && s.shadow.as_ref().is_some_and(|sh| sh.blocks_audited >= 12),
+        |s| {
+            s.signatures_verified >= 40
+                && s.shadow.as_ref().is_some_and(|sh| sh.blocks_audited >= 12)
+        },
     )
     .await;
     assert_eq!(reached.stats.signatures_verified_locally, 0);

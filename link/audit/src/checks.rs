@@ -200,7 +200,8 @@ pub fn needs(block: &Block) -> Needs {
             needs.wallets.insert(a.to_string());
         }
         if MULTISIG_TX_TYPES.contains(&tx.tx_type)
-            && let Some(Ok((signer, _))) = tx.data.as_deref().map(|d| multisig_signer(tx.tx_type, d))
+            && let Some(Ok((signer, _))) =
+                tx.data.as_deref().map(|d| multisig_signer(tx.tx_type, d))
             && let Some(a) = address_bytes(&signer)
         {
             needs.wallets.insert(a.to_string());
@@ -226,10 +227,7 @@ pub fn check_block(
         findings: Vec::new(),
         counts: Counts::default(),
     };
-    let parent_version = block
-        .number
-        .checked_sub(1)
-        .and_then(|p| lookup.version(p));
+    let parent_version = block.number.checked_sub(1).and_then(|p| lookup.version(p));
     if pow_bound_scheme(block, parent_version) {
         check_signatures(rules, block, lookup, &mut out)?;
     } else {
@@ -338,7 +336,8 @@ fn check_pow(
     let checksum = lookup
         .checksum(m)
         .ok_or_else(|| format!("the checksum of block {m} is unknown"))?;
-    let prefix = solution::challenge_prefix(m, checksum, address.no_checksum(), &pow.signing_pub_key);
+    let prefix =
+        solution::challenge_prefix(m, checksum, address.no_checksum(), &pow.signing_pub_key);
     let hash = solution::hash_with_prefix(&prefix, &pow.solution)
         .map_err(|e| format!("PoW solution unusable: {e}"))?;
     let found = difficulty::hash_to_difficulty(&hash)
@@ -350,7 +349,9 @@ fn check_pow(
         ));
     }
     if found < *min {
-        return Err(format!("PoW difficulty {found} below the block's minimum {min}"));
+        return Err(format!(
+            "PoW difficulty {found} below the block's minimum {min}"
+        ));
     }
     Ok(())
 }
@@ -410,7 +411,8 @@ fn transaction_work(
     lookup: &dyn Lookup,
 ) -> Result<RsaWork, String> {
     if let Some((_, tail)) = tx.id.rsplit_once('-') {
-        let from_id = base58::decode(tail).map_err(|e| format!("id is not <height>-<base58>: {e}"))?;
+        let from_id =
+            base58::decode(tail).map_err(|e| format!("id is not <height>-<base58>: {e}"))?;
         if from_id != tx.checksum {
             return Err("checksum differs from the one in the id".into());
         }
@@ -429,7 +431,10 @@ fn transaction_work(
         }
     };
     let (key, nonce) = if MULTISIG_TX_TYPES.contains(&tx.tx_type) {
-        let data = tx.data.as_deref().ok_or("multisig transaction without data")?;
+        let data = tx
+            .data
+            .as_deref()
+            .ok_or("multisig transaction without data")?;
         let (signer, nonce) = multisig_signer(tx.tx_type, data)?;
         let key = match address_bytes(&signer) {
             Some(a) => wallet_key(&a)?,
@@ -448,8 +453,8 @@ fn transaction_work(
     }
     RsaPublicKey::parse(&key)
         .map_err(|e| format!("the signing key is not in the Ixian layout: {e}"))?;
-    let signer_address =
-        address_with_nonce(&key, &nonce).map_err(|e| format!("the signing key has no address: {e}"))?;
+    let signer_address = address_with_nonce(&key, &nonce)
+        .map_err(|e| format!("the signing key has no address: {e}"))?;
     let allowed = signer_address == sender_address
         || (MULTISIG_TX_TYPES.contains(&tx.tx_type)
             && lookup.wallet(&sender_address.to_string()).is_some_and(|w| {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use ixi_node_api::{ApiError, Block, FieldError, NodeClient, Wallet};
 
-use crate::checks::{self, Lookup, Prepared, Rules, RsaWork};
+use crate::checks::{self, Lookup, Prepared, RsaWork, Rules};
 use crate::finding::Finding;
 
 /// Blocks whose checksum and version are kept: PoW solutions refer to at most the 120 blocks

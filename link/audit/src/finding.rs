@@ -121,6 +121,7 @@ pub struct LogError {
 pub struct FindingLog {
     file: Option<(File, String)>,
     count: u64,
+    warn: bool,
 }
 
 impl FindingLog {
@@ -143,7 +144,19 @@ impl FindingLog {
                 p.display().to_string(),
             )),
         };
-        Ok(Self { file, count: 0 })
+        Ok(Self {
+            file,
+            count: 0,
+            warn: true,
+        })
+    }
+
+    /// Whether each finding is also logged at WARN (on by default; the devnet, whose
+    /// findings are its own deliberate corruptions, turns it off).
+    #[must_use]
+    pub fn with_warn(mut self, warn: bool) -> Self {
+        self.warn = warn;
+        self
     }
 
     /// Writes, flushes, logs at WARN, then counts the finding.
@@ -160,15 +173,17 @@ impl FindingLog {
                     source,
                 })?;
         }
-        tracing::warn!(
-            block = finding.block,
-            kind = finding.kind.as_str(),
-            index = ?finding.index,
-            id = %finding.id,
-            node_confirms = ?finding.node_confirms,
-            "finding: {}",
-            finding.reason
-        );
+        if self.warn {
+            tracing::warn!(
+                block = finding.block,
+                kind = finding.kind.as_str(),
+                index = ?finding.index,
+                id = %finding.id,
+                node_confirms = ?finding.node_confirms,
+                "finding: {}",
+                finding.reason
+            );
+        }
         self.count += 1;
         Ok(())
     }

@@ -39,7 +39,11 @@ fn quick_retry() -> RetryPolicy {
 fn auditor(url: &str, rules: Rules, retry: RetryPolicy) -> Arc<Auditor> {
     let mut config = ClientConfig::new(url);
     config.timeout = Duration::from_secs(10);
-    Arc::new(Auditor::new(NodeClient::new(&config).unwrap(), rules, retry))
+    Arc::new(Auditor::new(
+        NodeClient::new(&config).unwrap(),
+        rules,
+        retry,
+    ))
 }
 
 fn scalar() -> Arc<dyn VerifyBackend> {
@@ -128,11 +132,12 @@ async fn every_finding_kind_is_reported_and_nothing_else() {
         }
         assert!(!f.reason.is_empty());
     }
-    let window = findings
-        .iter()
-        .find(|f| f.index == Some(3))
-        .unwrap();
-    assert!(window.reason.contains("outside the window"), "{}", window.reason);
+    let window = findings.iter().find(|f| f.index == Some(3)).unwrap();
+    assert!(
+        window.reason.contains("outside the window"),
+        "{}",
+        window.reason
+    );
     assert_eq!(summary.blocks, 9);
     assert_eq!(summary.counts.block_signatures, 32);
     assert_eq!(summary.counts.pow_solutions, 32);
@@ -161,8 +166,10 @@ async fn below_the_minimum_is_a_finding() {
     let node = NodeStandIn::start(TestChain::build(400, 2, shape(), &floor())).await;
     let (summary, findings) = audit(&node, Rules::default(), quick_retry(), 401, 401).await;
     assert_eq!(summary.unwrap().findings, 4);
-    assert!(findings.iter().all(|f| f.kind == FindingKind::PowSolution
-        && f.reason.contains("below the block's minimum")));
+    assert!(
+        findings.iter().all(|f| f.kind == FindingKind::PowSolution
+            && f.reason.contains("below the block's minimum"))
+    );
 }
 
 #[tokio::test]
@@ -329,7 +336,14 @@ async fn a_node_that_restarts_mid_audit_is_waited_for() {
         tokio::time::sleep(Duration::from_millis(600)).await;
         restarting.restart().await;
     });
-    let (summary, findings) = audit(&node, Rules { floor: floor() }, RetryPolicy::default(), 800, 805).await;
+    let (summary, findings) = audit(
+        &node,
+        Rules { floor: floor() },
+        RetryPolicy::default(),
+        800,
+        805,
+    )
+    .await;
     assert_eq!(summary.unwrap().blocks, 6);
     assert!(findings.is_empty());
 
@@ -349,5 +363,8 @@ async fn the_node_cannot_confirm_then_node_confirms_is_null() {
     let (summary, findings) = audit(&node, Rules { floor: floor() }, quick_retry(), 900, 901).await;
     assert_eq!(summary.unwrap().findings, 1);
     assert_eq!(findings[0].node_confirms, None);
-    assert_eq!(findings[0].to_json()["nodeConfirms"], serde_json::Value::Null);
+    assert_eq!(
+        findings[0].to_json()["nodeConfirms"],
+        serde_json::Value::Null
+    );
 }

@@ -182,7 +182,9 @@ impl NodeClient {
     /// [`ApiError`].
     pub async fn block_count(&self) -> Result<u64, ApiError> {
         const METHOD: &str = "getblockcount";
-        let v = self.call_value(METHOD, "", DEFAULT_BODY_LIMIT, None).await?;
+        let v = self
+            .call_value(METHOD, "", DEFAULT_BODY_LIMIT, None)
+            .await?;
         model::as_u64(&v).ok_or_else(|| ApiError::Shape {
             method: METHOD,
             block: None,

@@ -221,7 +221,10 @@ impl HttpTarget {
             None => limit,
         };
         while raw.len() - body_start < max_raw.saturating_add(1) {
-            if head.content_length.is_some_and(|n| raw.len() - body_start >= n) {
+            if head
+                .content_length
+                .is_some_and(|n| raw.len() - body_start >= n)
+            {
                 break;
             }
             let want = (max_raw + 1 - (raw.len() - body_start)).min(chunk.len());

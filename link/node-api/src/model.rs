@@ -201,7 +201,10 @@ impl<'a> Fields<'a> {
             Some(Value::String(text)) => match serde_json::from_str(text) {
                 Ok(Value::Array(items)) => Ok(Some(items)),
                 Ok(Value::Null) => Ok(Some(Vec::new())),
-                Ok(_) => Err(FieldError::new(name, "the string does not hold a JSON array")),
+                Ok(_) => Err(FieldError::new(
+                    name,
+                    "the string does not hold a JSON array",
+                )),
                 Err(e) => Err(FieldError::new(
                     name,
                     format!("the string is not a JSON array: {e}"),
@@ -236,7 +239,9 @@ impl Block {
         let signatures = list
             .iter()
             .enumerate()
-            .map(|(i, s)| BlockSignature::from_json(s).map_err(|e| e.under(&format!("{name}[{i}]"))))
+            .map(|(i, s)| {
+                BlockSignature::from_json(s).map_err(|e| e.under(&format!("{name}[{i}]")))
+            })
             .collect::<Result<_, _>>()?;
         let optional_number = |field: &str| match f.opt(field) {
             None => Ok(None),
@@ -248,7 +253,8 @@ impl Block {
                 list.iter()
                     .enumerate()
                     .map(|(i, t)| {
-                        Transaction::from_json(t).map_err(|e| e.under(&format!("Transactions[{i}]")))
+                        Transaction::from_json(t)
+                            .map_err(|e| e.under(&format!("Transactions[{i}]")))
                     })
                     .collect::<Result<_, _>>()?,
             ),

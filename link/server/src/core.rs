@@ -282,7 +282,8 @@ impl LinkCore {
             .sum();
         s.signatures_queued = (self.queue.len()
             + self.batches.values().map(|b| b.work.len()).sum::<usize>()
-            + self.local_batch.as_ref().map_or(0, |(_, w)| w.len())) as u64;
+            + self.local_batch.as_ref().map_or(0, |(_, w)| w.len()))
+            as u64;
         s
     }
 
@@ -667,7 +668,11 @@ impl LinkCore {
             self.stats.signatures_verified += work.len() as u64;
             self.stats.signatures_verified_locally += work.len() as u64;
             actions.push(Action::Verified {
-                results: work.iter().map(|w| w.ticket).zip(verdicts.iter().copied()).collect(),
+                results: work
+                    .iter()
+                    .map(|w| w.ticket)
+                    .zip(verdicts.iter().copied())
+                    .collect(),
             });
         } else {
             for w in work.into_iter().rev() {

@@ -20,9 +20,9 @@ use ixi_link_proto::{IdleReason, RejectReason};
 use num_bigint::BigInt;
 use serde_json::value::RawValue;
 
+use crate::source::{Challenge, ForwardOutcome, NodeSource, NodeState};
 use ixi_node_api::http::{Credentials, DEFAULT_BODY_LIMIT, HttpError, encode_query_value};
 use ixi_node_api::{ClientConfig, FieldError, NodeClient};
-use crate::source::{Challenge, ForwardOutcome, NodeSource, NodeState};
 
 /// The node API's default address.
 pub use ixi_node_api::DEFAULT_NODE_URL;

@@ -42,6 +42,8 @@ pub struct ShadowConfig {
     pub behind_warning: u64,
     /// The first block to check; `None`: the node's newest final block at start.
     pub start_at: Option<u64>,
+    /// Log each finding at WARN (besides the audit log).
+    pub warn_findings: bool,
 }
 
 impl ShadowConfig {
@@ -56,6 +58,7 @@ impl ShadowConfig {
             max_blocks_in_flight: 8,
             behind_warning: 10,
             start_at: None,
+            warn_findings: true,
         }
     }
 }
@@ -144,7 +147,7 @@ pub async fn run(
     to_core: mpsc::UnboundedSender<Vec<VerifyWork>>,
     mut from_core: mpsc::UnboundedReceiver<ShadowInput>,
 ) -> Result<(), ixi_link_audit::finding::LogError> {
-    let mut log = FindingLog::open(config.audit_log.as_deref())?;
+    let mut log = FindingLog::open(config.audit_log.as_deref())?.with_warn(config.warn_findings);
     let permits = Arc::new(Semaphore::new(config.max_blocks_in_flight.max(1)));
     let (prepared_tx, mut prepared_rx) = mpsc::channel(1);
     let fetcher = tokio::spawn(fetch_loop(
@@ -233,7 +236,10 @@ fn record(
 
 fn complete(shared: &ShadowShared, block: u64, state: &BlockState) {
     if state.failed {
-        tracing::warn!(block, "block not fully verified: some of its signatures were refused");
+        tracing::warn!(
+            block,
+            "block not fully verified: some of its signatures were refused"
+        );
         return;
     }
     lock(&shared.stats).blocks_audited += 1;
@@ -276,7 +282,8 @@ async fn fetch_loop(
             let behind = last_final + 1 - num;
             {
                 let mut s = lock(&shared.stats);
-                s.behind = behind + (config.max_blocks_in_flight - permits.available_permits()) as u64;
+                s.behind =
+                    behind + (config.max_blocks_in_flight - permits.available_permits()) as u64;
                 s.next_block = Some(num);
             }
             if behind > config.behind_warning {
@@ -301,7 +308,10 @@ async fn fetch_loop(
                     }
                 }
                 Err(AuditError::Node { source, .. }) if source.is_transient() => {
-                    tracing::warn!(block = num, "shadow verification: node unreachable, will retry: {source}");
+                    tracing::warn!(
+                        block = num,
+                        "shadow verification: node unreachable, will retry: {source}"
+                    );
                     drop(permit);
                     tokio::time::sleep(config.poll_interval).await;
                     break;

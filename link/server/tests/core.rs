@@ -339,7 +339,11 @@ fn batches_follow_rates_and_a_dropped_verifier_loses_nothing() {
     // The verdicts go back under the tickets of the items, in order.
     let back = verified(&a);
     assert_eq!(back.len(), 50);
-    assert!(back.iter().enumerate().all(|(i, (t, v))| *t == i as u64 && *v == !i.is_multiple_of(3)));
+    assert!(
+        back.iter()
+            .enumerate()
+            .all(|(i, (t, v))| *t == i as u64 && *v != i.is_multiple_of(3))
+    );
     let next = batches(&a);
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].0, 1);
@@ -415,7 +419,11 @@ fn a_missed_deadline_moves_the_batch_and_every_signature_is_answered_once() {
     let mut pending: Vec<_> = joined.into_iter().chain(moved).collect();
     while let Some((conn, id, items)) = pending.pop() {
         let a = core
-            .verify_result(t0 + Duration::from_secs(3), conn, &result(id, &truth(&items)))
+            .verify_result(
+                t0 + Duration::from_secs(3),
+                conn,
+                &result(id, &truth(&items)),
+            )
             .unwrap();
         back.extend(verified(&a));
         pending.extend(batches(&a));
@@ -427,7 +435,10 @@ fn a_missed_deadline_moves_the_batch_and_every_signature_is_answered_once() {
     );
     back.sort_unstable();
     let expected: Vec<(u64, bool)> = (0..20u64).map(|i| (i, !i.is_multiple_of(3))).collect();
-    assert_eq!(back, expected, "every ticket answered once, with its verdict");
+    assert_eq!(
+        back, expected,
+        "every ticket answered once, with its verdict"
+    );
     assert_eq!(s.signatures_queued, 0);
 }
 
@@ -467,7 +478,10 @@ fn without_a_verifier_the_link_verifies_locally_unless_told_never() {
     let a = core.local_result(t0, rest[0].0, &truth(&rest[0].1));
     assert_eq!(verified(&a).len(), 4);
     let s = core.stats();
-    assert_eq!((s.signatures_verified, s.signatures_verified_locally), (12, 12));
+    assert_eq!(
+        (s.signatures_verified, s.signatures_verified_locally),
+        (12, 12)
+    );
     let a = core.add_verify_work(t0, work(5));
     assert!(local_batches(&a).is_empty());
     assert_eq!(batches(&a).len(), 1, "a connected verifier gets the work");
@@ -483,7 +497,10 @@ fn without_a_verifier_the_link_verifies_locally_unless_told_never() {
     assert!(core.add_verify_work(t0, work(5)).is_empty());
     assert_eq!(core.stats().signatures_queued, 5);
     core.connected(1, [1; 32]);
-    assert_eq!(batches(&core.hello(t0, 1, &hello(Role::Verifier, 100.0))).len(), 1);
+    assert_eq!(
+        batches(&core.hello(t0, 1, &hello(Role::Verifier, 100.0))).len(),
+        1
+    );
 
     // always: verifiers get nothing.
     let mut core = LinkCore::new(
@@ -509,5 +526,10 @@ fn without_a_verifier_the_link_verifies_locally_unless_told_never() {
         0,
     );
     let a = core.add_verify_work(t0, work(5));
-    assert!(a.contains(&Action::Refused { tickets: vec![3, 4] }), "{a:?}");
+    assert!(
+        a.contains(&Action::Refused {
+            tickets: vec![3, 4]
+        }),
+        "{a:?}"
+    );
 }

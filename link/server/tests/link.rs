@@ -7,24 +7,24 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use ixi_formats::number::IxiNumber;
+use ixi_link_audit::{Auditor, FindingKind, RetryPolicy, Rules};
 use ixi_link_proto::session::codes;
 use ixi_link_proto::{
     ErrorMessage, Event, Hello, Job, Message, PROTOCOL_VERSION, Role, Session, SessionConfig,
     Solution, SolutionVerdict, Verdict, VerifyBatch, VerifyResult,
 };
-use ixi_link_audit::{Auditor, FindingKind, RetryPolicy, Rules};
 use ixi_link_server::core::{LinkStats, LocalVerify};
 use ixi_link_server::gateway::{Gateway, GatewayConfig};
 use ixi_link_server::shadow::ShadowConfig;
 use ixi_link_server::source::{Challenge, ForwardOutcome, NodeSource, NodeState};
 use ixi_link_server::{LinkExtras, LinkServer, ServerConfig};
+use ixi_link_transport::transport::{self, FramedStream};
+use ixi_link_transport::{AuthorizedPins, Identity};
+use ixi_link_worker::client::{Backoff, LinkUpdate, WorkerHandle, WorkerOptions, spawn_worker};
 use ixi_node_api::{ClientConfig, NodeClient};
 use ixi_test_support::chain::{Shape, TestChain};
 use ixi_test_support::node::NodeStandIn;
 use ixi_verifier::KeyCache;
-use ixi_link_transport::transport::{self, FramedStream};
-use ixi_link_transport::{AuthorizedPins, Identity};
-use ixi_link_worker::client::{Backoff, LinkUpdate, WorkerHandle, WorkerOptions, spawn_worker};
 
 use crate::gateway::behaviour;
 use crate::support::{StandIn, find_solutions};
@@ -403,7 +403,10 @@ async fn a_verifier_killed_mid_batch_during_shadow_verification_loses_nothing() 
         s.shadow.as_ref().is_some_and(|sh| sh.blocks_audited == 7)
     })
     .await;
-    assert_eq!(s.signatures_verified, 57, "every signature answered exactly once");
+    assert_eq!(
+        s.signatures_verified, 57,
+        "every signature answered exactly once"
+    );
     assert_eq!(s.batches_redispatched, 2);
     assert_eq!(s.signatures_queued, 0);
     assert_eq!(*answered.lock().unwrap(), 57);

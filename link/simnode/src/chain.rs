@@ -309,7 +309,9 @@ impl SimChain {
             })
         })();
         if keys.is_none() {
-            tracing::error!("simulated node: RSA key generation failed; blocks carry no signatures");
+            tracing::error!(
+                "simulated node: RSA key generation failed; blocks carry no signatures"
+            );
         }
         let _ = self.keys.set(keys);
     }
@@ -362,7 +364,12 @@ impl SimChain {
             let prefix = {
                 let signers = lock(&keys.signers);
                 let s = &signers[i];
-                solution::challenge_prefix(height, &checksum, s.address.no_checksum(), &s.key.public)
+                solution::challenge_prefix(
+                    height,
+                    &checksum,
+                    s.address.no_checksum(),
+                    &s.key.public,
+                )
             };
             job_id += 1;
             let Ok(job) = ixi_miner::job::Job::new(
@@ -377,7 +384,9 @@ impl SimChain {
             let deadline = Instant::now() + Duration::from_secs(120);
             while Instant::now() < deadline && !self.stopped() {
                 match miner.events().recv_timeout(Duration::from_millis(200)) {
-                    Ok(ixi_miner::scheduler::MinerEvent::Solution(found)) if found.job_id == job_id => {
+                    Ok(ixi_miner::scheduler::MinerEvent::Solution(found))
+                        if found.job_id == job_id =>
+                    {
                         lock(&keys.signers)[i].solution = Some(SignerSolution {
                             block: height,
                             nonce: found.nonce,
@@ -429,9 +438,15 @@ impl SimChain {
                         .is_some_and(|sol| sol.block < number && sol.block + POW_VALIDITY >= number)
                 })
                 .collect();
-            for index in 0..if valid.is_empty() { 0 } else { self.config.block_signatures } {
+            for index in 0..if valid.is_empty() {
+                0
+            } else {
+                self.config.block_signatures
+            } {
                 let signer = valid[index % valid.len()];
-                let Some(sol) = &signer.solution else { continue };
+                let Some(sol) = &signer.solution else {
+                    continue;
+                };
                 let message = sha3_512sq(&[&checksum[..], &sol.nonce[..]].concat());
                 let mut signature = signer.key.sign(&message);
                 let mut shown = sol.difficulty.clone();
@@ -439,11 +454,17 @@ impl SimChain {
                     if rng.random_bool(0.5) {
                         let bit = rng.random_range(0..signature.len() * 8);
                         signature[bit / 8] ^= 1 << (bit % 8);
-                        ledger.push(Corruption { kind: "blockSignature", index: Some(index) });
+                        ledger.push(Corruption {
+                            kind: "blockSignature",
+                            index: Some(index),
+                        });
                     } else {
                         // The node claims a difficulty the solution does not have.
                         shown = IxiNumber::from_raw(shown.raw() + 1);
-                        ledger.push(Corruption { kind: "powSolution", index: Some(index) });
+                        ledger.push(Corruption {
+                            kind: "powSolution",
+                            index: Some(index),
+                        });
                     }
                 }
                 total = IxiNumber::from_raw(total.raw() + shown.raw());
@@ -477,7 +498,10 @@ impl SimChain {
                         let bit = rng.random_range(0..signature.len() * 8);
                         signature[bit / 8] ^= 1 << (bit % 8);
                     }
-                    ledger.push(Corruption { kind: "transaction", index: Some(index) });
+                    ledger.push(Corruption {
+                        kind: "transaction",
+                        index: Some(index),
+                    });
                 }
                 // Half name the sender by address (its key from getwallet), half carry the key.
                 let pub_key = if index % 2 == 0 {
@@ -485,7 +509,13 @@ impl SimChain {
                 } else {
                     base58::encode(&sender.public)
                 };
-                transactions.push(transaction_json(number, 0, &tx_checksum, &signature, &pub_key));
+                transactions.push(transaction_json(
+                    number,
+                    0,
+                    &tx_checksum,
+                    &signature,
+                    &pub_key,
+                ));
             }
         }
         // One staking reward: never verified.
@@ -496,7 +526,10 @@ impl SimChain {
         let mut stated_total = total.clone();
         if corrupt(&mut rng) {
             stated_total = IxiNumber::from_raw(total.raw() + 1);
-            ledger.push(Corruption { kind: "blockTotal", index: None });
+            ledger.push(Corruption {
+                kind: "blockTotal",
+                index: None,
+            });
         }
         let signatures_text = Value::Array(signatures).to_string();
         let header = json!({
@@ -517,7 +550,13 @@ impl SimChain {
         s.height = number;
         s.made += 1;
         s.checksums.insert(number, checksum);
-        s.blocks.insert(number, StoredBlock { header, transactions });
+        s.blocks.insert(
+            number,
+            StoredBlock {
+                header,
+                transactions,
+            },
+        );
         if !ledger.is_empty() {
             s.ledger.insert(number, ledger);
         }
@@ -554,7 +593,11 @@ impl SimChain {
         let signers_ready = self.keys().map_or(0, |k| {
             lock(&k.signers)
                 .iter()
-                .filter(|s| s.solution.as_ref().is_some_and(|sol| sol.block + POW_VALIDITY >= height))
+                .filter(|s| {
+                    s.solution
+                        .as_ref()
+                        .is_some_and(|sol| sol.block + POW_VALIDITY >= height)
+                })
                 .count()
         });
         let s = lock(&self.state);
@@ -668,7 +711,9 @@ impl SimChain {
             return Submission::Ignored;
         };
         if found < self.config.min_difficulty
-            || s.stored.get(&block_height).is_some_and(|best| found <= *best)
+            || s.stored
+                .get(&block_height)
+                .is_some_and(|best| found <= *best)
         {
             return Submission::Ignored;
         }

@@ -48,12 +48,10 @@ impl SimNode {
                 addr: listen,
                 source,
             })?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| SimNodeError::Bind {
-                addr: listen,
-                source,
-            })?;
+        let addr = listener.local_addr().map_err(|source| SimNodeError::Bind {
+            addr: listen,
+            source,
+        })?;
         let chain = SimChain::start(config);
         let app = Router::new()
             .route("/", post(rpc))
@@ -113,7 +111,9 @@ fn ok(result: Value) -> Response {
 fn error(code: i64, message: &str) -> Response {
     (
         StatusCode::INTERNAL_SERVER_ERROR,
-        axum::Json(json!({"result": null, "error": {"code": code, "message": message}, "id": null})),
+        axum::Json(
+            json!({"result": null, "error": {"code": code, "message": message}, "id": null}),
+        ),
     )
         .into_response()
 }

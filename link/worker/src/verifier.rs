@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use ixi_link_proto::{Message, Role, Stats, VerifyBatch, VerifyItem, VerifyResult};
 use ixi_link_transport::Identity;
-use ixi_verifier::backend::VerifyBackend;
 use ixi_verifier::KeyCache;
+use ixi_verifier::backend::VerifyBackend;
 use tokio::sync::{mpsc, watch};
 
 use crate::client::{LinkUpdate, WorkerOptions, spawn_worker};
