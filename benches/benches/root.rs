@@ -11,6 +11,7 @@ mod keccak;
 mod link;
 mod pow_search;
 mod rsa_verify;
+mod shadow;
 mod sha512;
 
 criterion_group!(
@@ -20,6 +21,7 @@ criterion_group!(
     rsa_verify::verify_batch,
     sha512::eight_messages,
     link::codec,
-    link::judging
+    link::judging,
+    shadow::block_1000
 );
 criterion_main!(benches);
