@@ -11,8 +11,8 @@ mod keccak;
 mod link;
 mod pow_search;
 mod rsa_verify;
-mod shadow;
 mod sha512;
+mod shadow;
 
 criterion_group!(
     benches,

@@ -72,8 +72,11 @@ pub(crate) fn block_1000(c: &mut Criterion) {
         },
     );
     let work = Arc::new(prepared.rsa);
-    group.bench_function(format!("baseline: the same 1000 items, {kind} x1 alone"), |b| {
-        b.iter(|| verify_local(black_box(&work), &cache, engine.as_ref()));
-    });
+    group.bench_function(
+        format!("baseline: the same 1000 items, {kind} x1 alone"),
+        |b| {
+            b.iter(|| verify_local(black_box(&work), &cache, engine.as_ref()));
+        },
+    );
     group.finish();
 }

@@ -259,23 +259,17 @@ impl TestChain {
     /// Makes the node claim a difficulty the PoW of signature `index` does not have (and the
     /// block total follow it, so only the PoW is wrong).
     pub fn break_pow_difficulty(&mut self, number: u64, index: usize) {
-        let mut claimed = IxiNumber::default();
         self.edit_list(number, "Signatures", |l| {
             let d: IxiNumber = l[index]["powSolution"]["difficulty"]
                 .as_str()
                 .unwrap()
                 .parse()
                 .unwrap();
-            claimed = IxiNumber::from_raw(d.raw() + 1);
-            l[index]["powSolution"]["difficulty"] = json!(claimed.to_string());
+            l[index]["powSolution"]["difficulty"] =
+                json!(IxiNumber::from_raw(d.raw() + 1).to_string());
         });
-        let block = self.blocks.get_mut(&number).unwrap();
-        let total: IxiNumber = block["Total Signer Difficulty"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        block["Total Signer Difficulty"] = json!(IxiNumber::from_raw(total.raw() + 1).to_string());
+        // The stated total is one raw unit up as well: the same change as `break_total`.
+        self.break_total(number);
     }
 
     /// Moves signature `index`'s PoW block out of the validity window (30 blocks at v12).

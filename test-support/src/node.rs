@@ -121,15 +121,9 @@ async fn serve(listener: TcpListener, state: Arc<Mutex<StandInState>>) {
         };
         let state = Arc::clone(&state);
         tokio::spawn(async move {
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                match socket.read(&mut chunk).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                }
-            }
-            let request = String::from_utf8_lossy(&buf).into_owned();
+            let Some(request) = read_request_head(&mut socket).await else {
+                return;
+            };
             let target = request.split(' ').nth(1).unwrap_or("/").to_owned();
             match answer(&state, &target) {
                 Reply::Body(status, body) => {
@@ -159,6 +153,19 @@ async fn serve(listener: TcpListener, state: Arc<Mutex<StandInState>>) {
             let _ = socket.shutdown().await;
         });
     }
+}
+
+/// Reads an HTTP request up to the end of its head; `None` when the client went away first.
+pub async fn read_request_head(socket: &mut tokio::net::TcpStream) -> Option<String> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        match socket.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    Some(String::from_utf8_lossy(&buf).into_owned())
 }
 
 enum Reply {

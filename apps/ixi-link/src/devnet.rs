@@ -108,8 +108,8 @@ pub(crate) fn run(args: &DevnetArgs) -> anyhow::Result<()> {
     super::runtime()?.block_on(async {
         let node = SimNode::start(sim, ([127, 0, 0, 1], 0).into()).await?;
         let block_seconds = args.sim.block_seconds;
-        let gateway = gateway(&node.url(), None, None, sim_poll_interval(block_seconds))?;
-        let mut extras = args.shadow.extras(&gateway, shadow_poll_interval(block_seconds))?;
+        let gateway = gateway(&node.url(), None, sim_poll_interval(block_seconds))?;
+        let mut extras = args.shadow.extras(&node.url(), None, shadow_poll_interval(block_seconds))?;
         if let Some(shadow) = &mut extras.shadow {
             // The devnet's findings are its own deliberate corruptions: counted in the
             // status line and the summary, not logged one by one.

@@ -18,6 +18,7 @@ use ixi_link_server::http::Credentials;
 use ixi_link_server::shadow::ShadowConfig;
 use ixi_link_server::{LinkExtras, LinkServer, ServerConfig};
 use ixi_link_transport::{AuthorizedPins, Identity};
+use ixi_node_api::{ClientConfig, NodeClient};
 use ixi_simnode::{MiningWindows, SimConfig, SimNode};
 use ixi_verifier::backend::{self as verifier_backend, BackendChoice, BackendKind};
 
@@ -140,10 +141,11 @@ impl ShadowArgs {
         }
     }
 
-    /// The link's extras for a node behind `gateway`.
+    /// The link's extras for the node at `url`.
     pub(crate) fn extras(
         &self,
-        gateway: &Gateway,
+        url: &str,
+        credentials: Option<Credentials>,
         poll_interval: Duration,
     ) -> anyhow::Result<LinkExtras> {
         if self.no_shadow {
@@ -162,8 +164,12 @@ impl ShadowArgs {
                 Some(backend)
             }
         };
+        // Its own client: a full block takes longer than the challenge polls' 5 s allow.
+        let mut client = ClientConfig::new(url);
+        client.credentials = credentials;
+        client.timeout = Duration::from_secs(30);
         let auditor = Arc::new(Auditor::new(
-            gateway.client().clone(),
+            NodeClient::new(&client).context("--node")?,
             Rules::default(),
             RetryPolicy::default(),
         ));
@@ -180,18 +186,12 @@ impl ShadowArgs {
 /// The gateway to the node at `url`.
 pub(crate) fn gateway(
     url: &str,
-    user: Option<&String>,
-    password: Option<&Secret>,
+    credentials: Option<Credentials>,
     poll_interval: Duration,
 ) -> anyhow::Result<Gateway> {
     let mut config = GatewayConfig::new(url);
     config.poll_interval = poll_interval;
-    if let Some(user) = user {
-        config.credentials = Some(Credentials {
-            user: user.clone(),
-            password: password.map_or_else(String::new, |p| p.expose().to_owned()),
-        });
-    }
+    config.credentials = credentials;
     Gateway::new(config).context("--node")
 }
 
@@ -225,43 +225,48 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let mut config = ServerConfig::new(args.listen);
     config.dispatch.local = args.shadow.local();
     super::runtime()?.block_on(async {
-        if args.simulate {
-            let sim = args.sim.config()?;
-            let node = SimNode::start(sim, ([127, 0, 0, 1], 0).into()).await?;
+        // A simulated node runs in-process on loopback; either way the link reaches the node
+        // through the gateway.
+        let simulated = if args.simulate {
+            let node = SimNode::start(args.sim.config()?, ([127, 0, 0, 1], 0).into()).await?;
             eprintln!("simulated node API on {}", node.url());
-            let block_seconds = args.sim.block_seconds;
-            let gateway = gateway(&node.url(), None, None, sim_poll_interval(block_seconds))?;
-            let extras = args
-                .shadow
-                .extras(&gateway, shadow_poll_interval(block_seconds))?;
-            serve(
-                &identity,
-                authorized,
-                Arc::new(gateway),
-                config,
-                extras,
-                args,
-            )
-            .await
+            Some(node)
         } else {
-            let url = args.node.as_deref().unwrap_or(DEFAULT_NODE_URL);
-            let gateway = gateway(
-                url,
-                args.api_user.as_ref(),
-                args.api_password.as_ref(),
+            None
+        };
+        let (url, credentials, challenge_poll, height_poll) = match &simulated {
+            Some(node) => (
+                node.url(),
+                None,
+                sim_poll_interval(args.sim.block_seconds),
+                shadow_poll_interval(args.sim.block_seconds),
+            ),
+            None => (
+                args.node
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_NODE_URL.to_owned()),
+                args.api_user.as_ref().map(|user| Credentials {
+                    user: user.clone(),
+                    password: args
+                        .api_password
+                        .as_ref()
+                        .map_or_else(String::new, |p| p.expose().to_owned()),
+                }),
                 Duration::from_secs(1),
-            )?;
-            let extras = args.shadow.extras(&gateway, Duration::from_secs(2))?;
-            serve(
-                &identity,
-                authorized,
-                Arc::new(gateway),
-                config,
-                extras,
-                args,
-            )
-            .await
-        }
+                Duration::from_secs(2),
+            ),
+        };
+        let gateway = gateway(&url, credentials.clone(), challenge_poll)?;
+        let extras = args.shadow.extras(&url, credentials, height_poll)?;
+        serve(
+            &identity,
+            authorized,
+            Arc::new(gateway),
+            config,
+            extras,
+            args,
+        )
+        .await
     })
 }
 

@@ -341,17 +341,17 @@ impl Wallet {
             Some(Value::String(s)) if s.trim().is_empty() || s.trim() == "null" => None,
             Some(_) => Some(f.hex("publicKey")?),
         };
-        let allowed_signers = match f.opt("allowedSigners") {
-            None => Vec::new(),
-            Some(Value::Array(items)) => items
+        let strings = |items: &[Value]| -> Vec<String> {
+            items
                 .iter()
                 .filter_map(|i| i.as_str().map(str::to_owned))
-                .collect(),
+                .collect()
+        };
+        let allowed_signers = match f.opt("allowedSigners") {
+            None => Vec::new(),
+            Some(Value::Array(items)) => strings(items),
             Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
-                Ok(Value::Array(items)) => items
-                    .iter()
-                    .filter_map(|i| i.as_str().map(str::to_owned))
-                    .collect(),
+                Ok(Value::Array(items)) => strings(&items),
                 _ => s
                     .split([',', ' ', ';'])
                     .map(str::trim)

@@ -71,7 +71,9 @@ impl Default for SimConfig {
             signers: 4,
             wallets: 2,
             signer_difficulty: consensus_min_difficulty(),
-            history: 4096,
+            // About 250 KB a block at 200 signatures: 60 MB. The link needs 5 blocks back and
+            // the PoW blocks up to 30 back.
+            history: 256,
         }
     }
 }
@@ -287,21 +289,24 @@ impl SimChain {
     }
 
     fn generate_keys(&self) {
+        // Wallets first: transactions need no PoW, so blocks carry signatures early.
         let keys = (|| {
+            let wallets = (0..self.config.wallets.max(1))
+                .map(|_| SigningKey::generate(KeySize::Rsa4096, 1))
+                .collect::<Option<Vec<_>>>()?;
             let signers = (0..self.config.signers.max(1))
                 .map(|_| {
                     let key = SigningKey::generate(KeySize::Rsa2048, 2)?;
-                    // The signer's wallet address: any valid address.
-                    let wallet = SigningKey::generate(KeySize::Rsa2048, 1)?;
+                    // The signer's wallet address: any valid address (of a random v1 key).
+                    let wallet = random_bytes::<528>();
+                    let address =
+                        Address::from_public_key(&[&[1u8][..], &wallet[1..]].concat()).ok()?;
                     Some(Signer {
-                        address: wallet.address()?,
+                        address,
                         key,
                         solution: None,
                     })
                 })
-                .collect::<Option<Vec<_>>>()?;
-            let wallets = (0..self.config.wallets.max(1))
-                .map(|_| SigningKey::generate(KeySize::Rsa4096, 1))
                 .collect::<Option<Vec<_>>>()?;
             Some(Keys {
                 signers: Mutex::new(signers),
