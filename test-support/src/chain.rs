@@ -226,15 +226,67 @@ impl TestChain {
         Some(b)
     }
 
-    /// The `getwallet` result of an address.
+    /// The `getwallet` result of an address. Wallet 0 is a multisig wallet whose other
+    /// allowed signer is wallet 1.
     pub fn wallet(address: &str) -> Value {
-        let key = keys()
-            .wallets
+        let wallets = &keys().wallets;
+        let key = wallets
             .iter()
             .find(|w| w.address().to_string() == address)
             .map_or_else(|| "null".to_owned(), |w| hex::encode(&w.public));
+        let signers = if wallets[0].address().to_string() == address {
+            json!([wallets[1].address().to_string()]).to_string()
+        } else {
+            "null".to_owned()
+        };
         json!({"id": address, "balance": "0", "type": "0", "requiredSigs": "1",
-               "allowedSigners": "null", "extraData": "null", "publicKey": key})
+               "allowedSigners": signers, "extraData": "null", "publicKey": key})
+    }
+
+    /// Appends a multisig transaction (type 997, or 998 adding a signer) to block `number`,
+    /// sent from wallet `sender`, signed by wallet `signer` with address nonce `nonce`; the
+    /// signer's key and nonce in the first output's data. Returns its index.
+    pub fn add_multisig(
+        &mut self,
+        number: u64,
+        tx_type: u64,
+        sender: usize,
+        signer: usize,
+        nonce: &[u8],
+    ) -> usize {
+        let wallets = &keys().wallets;
+        let key = &wallets[signer].public;
+        let mut data = Vec::new();
+        if tx_type == 998 {
+            // AddSigner: the change type, then the address added.
+            data.push(1);
+            let added = wallets[signer].address().with_checksum();
+            ixi_formats::varint::write_u64(added.len() as u64, &mut data);
+            data.extend_from_slice(&added);
+        } else {
+            // No original transaction id.
+            ixi_formats::varint::write_u64(0, &mut data);
+        }
+        ixi_formats::varint::write_u64(key.len() as u64, &mut data);
+        data.extend_from_slice(key);
+        ixi_formats::varint::write_u64(nonce.len() as u64, &mut data);
+        data.extend_from_slice(nonce);
+        let checksum =
+            sha3_512sq(&[&b"multisig"[..], &number.to_le_bytes(), &data].concat())[..44].to_vec();
+        let mut tx = tx_json(
+            number,
+            tx_type,
+            &checksum,
+            &wallets[signer].sign(&checksum),
+            &wallets[sender].address().to_string(),
+        );
+        tx["data"] = json!(hex::encode(&data));
+        let mut index = 0;
+        self.edit_list(number, "Transactions", |l| {
+            index = l.len();
+            l.push(tx);
+        });
+        index
     }
 
     /// Changes the double-encoded list `field` of block `number`.

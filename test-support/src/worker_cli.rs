@@ -89,6 +89,7 @@ pub async fn connect_until(
     let node = SimNode::start(chain, ([127, 0, 0, 1], 0).into())
         .await
         .unwrap();
+    assert!(node.wait_ready(Duration::from_secs(90)).await);
     let mut gateway = GatewayConfig::new(&node.url());
     gateway.poll_interval = Duration::from_millis(100);
     let gateway = Arc::new(Gateway::new(gateway).unwrap());

@@ -107,6 +107,8 @@ pub(crate) fn run(args: &DevnetArgs) -> anyhow::Result<()> {
 
     super::runtime()?.block_on(async {
         let node = SimNode::start(sim, ([127, 0, 0, 1], 0).into()).await?;
+        eprintln!("devnet: preparing the simulated chain (signer keys and PoW solutions at difficulty 10^7)");
+        node.wait_ready(Duration::from_secs(90)).await;
         let block_seconds = args.sim.block_seconds;
         let gateway = gateway(&node.url(), None, sim_poll_interval(block_seconds))?;
         let mut extras = args.shadow.extras(&node.url(), None, shadow_poll_interval(block_seconds))?;

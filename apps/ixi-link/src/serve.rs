@@ -229,7 +229,8 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<()> {
         // through the gateway.
         let simulated = if args.simulate {
             let node = SimNode::start(args.sim.config()?, ([127, 0, 0, 1], 0).into()).await?;
-            eprintln!("simulated node API on {}", node.url());
+            eprintln!("simulated node API on {}; preparing its chain", node.url());
+            node.wait_ready(Duration::from_secs(90)).await;
             Some(node)
         } else {
             None

@@ -29,6 +29,9 @@ pub(crate) fn run(args: &SimnodeArgs) -> anyhow::Result<()> {
     super::runtime()?.block_on(async {
         let node = SimNode::start(sim, args.listen).await?;
         eprintln!("simulated node API on {}; Ctrl-C stops", node.url());
+        if node.wait_ready(std::time::Duration::from_secs(90)).await {
+            eprintln!("simulated chain ready at height {}", node.chain().height());
+        }
         let wait = async {
             if args.seconds > 0.0 {
                 tokio::time::sleep(std::time::Duration::from_secs_f64(args.seconds)).await;

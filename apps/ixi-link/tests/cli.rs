@@ -43,7 +43,7 @@ fn devnet_mines_and_verifies_with_every_verdict_right() {
     let out = run(&[
         "devnet",
         "--seconds",
-        "30",
+        "20",
         "--block-seconds",
         "1",
         "--min-difficulty",

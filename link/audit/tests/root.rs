@@ -368,3 +368,32 @@ async fn the_node_cannot_confirm_then_node_confirms_is_null() {
         serde_json::Value::Null
     );
 }
+
+#[tokio::test]
+async fn multisig_keys_come_from_the_data_and_bind_to_an_allowed_signer() {
+    let mut chain = TestChain::build(1000, 2, shape(), &floor());
+    // Wallet 1 signs for wallet 0 (an allowed signer): valid.
+    let allowed = chain.add_multisig(1001, 997, 0, 1, &[]);
+    // The owner changes its own wallet: valid.
+    let owner = chain.add_multisig(1001, 998, 0, 0, &[0]);
+    // Wallet 1 signs for itself with a derived address (nonce 5): not wallet 0's signer.
+    let derived = chain.add_multisig(1001, 997, 0, 1, &[5]);
+    // Wallet 0 signs for wallet 1, which allows no other signer.
+    let stranger = chain.add_multisig(1001, 999, 1, 0, &[]);
+    let node = NodeStandIn::start(chain).await;
+    let (summary, findings) =
+        audit(&node, Rules { floor: floor() }, quick_retry(), 1001, 1001).await;
+    let summary = summary.unwrap();
+    let got: Vec<_> = findings.iter().map(|f| (f.kind, f.index)).collect();
+    assert_eq!(
+        got,
+        [
+            (FindingKind::Transaction, Some(derived)),
+            (FindingKind::Transaction, Some(stranger)),
+        ],
+        "{findings:#?}"
+    );
+    assert!(findings.iter().all(|f| f.reason.contains("allowed signer")));
+    assert!(allowed < owner);
+    assert_eq!(summary.counts.transactions, 4 + 4);
+}

@@ -82,6 +82,8 @@ impl Default for SimConfig {
 pub const BLOCK_VERSION: u32 = 12;
 /// PoW validity at [`BLOCK_VERSION`].
 const POW_VALIDITY: u64 = 30;
+/// Blocks made before the first live one: the link checks blocks 5 deep.
+const WARM_UP_BLOCKS: u64 = 8;
 /// A signer mines again once its solution is this old.
 const REMINE_AGE: u64 = 20;
 
@@ -209,6 +211,8 @@ pub struct SimChain {
     keys: OnceLock<Option<Keys>>,
     started: Instant,
     stop: AtomicBool,
+    /// The warm-up history is made.
+    ready: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -265,11 +269,11 @@ impl SimChain {
             keys: OnceLock::new(),
             started: Instant::now(),
             stop: AtomicBool::new(false),
+            ready: AtomicBool::new(false),
         });
-        // History before the first live block: the link checks blocks 5 deep.
-        for _ in 0..8 {
-            chain.make_block();
-        }
+        // The first block, for the signers to mine on; the rest of the warm-up history
+        // follows once they hold solutions (see `produce`).
+        chain.make_block();
         let keygen = Arc::clone(&chain);
         std::thread::spawn(move || keygen.generate_keys());
         let miner = Arc::clone(&chain);
@@ -408,7 +412,29 @@ impl SimChain {
         miner.stop();
     }
 
+    /// Whether the signers (when blocks carry signatures) hold solutions.
+    fn signers_ready(&self) -> bool {
+        if self.config.block_signatures == 0 && self.config.transactions == 0 {
+            return true;
+        }
+        self.keys().is_some_and(|k| {
+            self.config.block_signatures == 0
+                || lock(&k.signers).iter().all(|s| s.solution.is_some())
+        })
+    }
+
     fn produce(&self) {
+        // Warm-up: once keys and signer solutions exist (or after a minute), the history
+        // before the first live block is made at once, so that a link checking blocks 5 deep
+        // has signed blocks to check from the start.
+        let warm_up = Instant::now() + Duration::from_secs(60);
+        while !self.signers_ready() && Instant::now() < warm_up && !self.stopped() {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for _ in 1..WARM_UP_BLOCKS {
+            self.make_block();
+        }
+        self.ready.store(true, Ordering::Release);
         let interval = self.config.block_interval.max(Duration::from_millis(10));
         let mut next = Instant::now() + interval;
         while !self.stopped() {
@@ -615,10 +641,16 @@ impl SimChain {
         }
     }
 
-    /// Blocks made since start, not counting the history made at start.
+    /// Blocks made since start, not counting the warm-up history.
     #[must_use]
     pub fn live_blocks(&self) -> u64 {
-        lock(&self.state).made.saturating_sub(8)
+        lock(&self.state).made.saturating_sub(WARM_UP_BLOCKS)
+    }
+
+    /// Whether the warm-up history is made (the API serves from the start regardless).
+    #[must_use]
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
     }
 
     /// Seconds since start.

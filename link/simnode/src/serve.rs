@@ -69,6 +69,19 @@ impl SimNode {
         })
     }
 
+    /// Waits until the chain's warm-up history is made (signer keys generated and their PoW
+    /// mined, at most about a minute); `false` if `timeout` passed first.
+    pub async fn wait_ready(&self, timeout: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !self.chain.is_ready() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        true
+    }
+
     /// Where the API listens.
     #[must_use]
     pub fn addr(&self) -> SocketAddr {
