@@ -397,3 +397,38 @@ async fn multisig_keys_come_from_the_data_and_bind_to_an_allowed_signer() {
     assert!(allowed < owner);
     assert_eq!(summary.counts.transactions, 4 + 4);
 }
+
+#[tokio::test]
+async fn a_resume_file_resumes_and_without_one_the_whole_range_is_done() {
+    let node = NodeStandIn::start(TestChain::build(1100, 4, shape(), &floor())).await;
+    let resume = std::env::temp_dir().join(format!("ixi-audit-resume-{}", std::process::id()));
+    let _ = std::fs::remove_file(&resume);
+    let run = |from, to, resume_file: Option<std::path::PathBuf>| {
+        let auditor = auditor(&node.url, Rules { floor: floor() }, quick_retry());
+        async move {
+            runner::run(
+                auditor,
+                scalar(),
+                &AuditRange {
+                    from,
+                    to,
+                    resume_file,
+                },
+                |_| Ok(()),
+                |_| {},
+            )
+            .await
+            .unwrap()
+        }
+    };
+    // Interrupted after 1101 (as if): the file says 1102.
+    assert_eq!(run(1100, 1101, Some(resume.clone())).await.blocks, 2);
+    assert_eq!(std::fs::read_to_string(&resume).unwrap().trim(), "1102");
+    // The same range again with the file: resumes at 1102, two blocks left.
+    assert_eq!(run(1100, 1103, Some(resume.clone())).await.blocks, 2);
+    assert_eq!(run(1100, 1103, Some(resume.clone())).await.blocks, 0);
+    // Without it: the whole range, every time.
+    assert_eq!(run(1100, 1103, None).await.blocks, 4);
+    assert_eq!(run(1100, 1103, None).await.blocks, 4);
+    std::fs::remove_file(&resume).unwrap();
+}
