@@ -2,14 +2,14 @@
 //! wallets transactions name are cached (bounded), and calls that fail for a passing reason are
 //! retried with backoff before the block is given up with an error naming it.
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::Hash;
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use ixi_node_api::{ApiError, Block, FieldError, NodeClient, Wallet};
 
-use crate::checks::{self, Lookup, Prepared, RsaWork, Rules};
+use crate::bounded::Bounded;
+use crate::checks::{self, Lookup, PowCache, Prepared, RsaWork, Rules};
 use crate::finding::Finding;
 
 /// Blocks whose checksum and version are kept: PoW solutions refer to at most the 120 blocks
@@ -93,46 +93,18 @@ where
     }
 }
 
-/// A bounded map forgetting its oldest entries first.
-#[derive(Debug)]
-struct Bounded<K, V> {
-    map: HashMap<K, V>,
-    order: VecDeque<K>,
-    capacity: usize,
-}
-
-impl<K: Eq + Hash + Clone, V> Bounded<K, V> {
-    fn new(capacity: usize) -> Self {
-        Self {
-            map: HashMap::new(),
-            order: VecDeque::new(),
-            capacity: capacity.max(1),
-        }
-    }
-
-    fn insert(&mut self, key: K, value: V) {
-        if self.map.insert(key.clone(), value).is_none() {
-            self.order.push_back(key);
-            while self.order.len() > self.capacity {
-                if let Some(old) = self.order.pop_front() {
-                    self.map.remove(&old);
-                }
-            }
-        }
-    }
-
-    fn get(&self, key: &K) -> Option<&V> {
-        self.map.get(key)
-    }
-}
-
 /// The caches' content for one block's checks.
-struct Snapshot {
+struct Snapshot<'a> {
     blocks: HashMap<u64, (Vec<u8>, u32)>,
     wallets: HashMap<String, Option<Wallet>>,
+    pow: &'a PowCache,
 }
 
-impl Lookup for Snapshot {
+impl Lookup for Snapshot<'_> {
+    fn pow_cache(&self) -> Option<&PowCache> {
+        Some(self.pow)
+    }
+
     fn checksum(&self, num: u64) -> Option<&[u8]> {
         self.blocks.get(&num).map(|(c, _)| c.as_slice())
     }
@@ -154,6 +126,7 @@ pub struct Auditor {
     retry: RetryPolicy,
     blocks: Mutex<Bounded<u64, (Vec<u8>, u32)>>,
     wallets: Mutex<Bounded<String, Option<Wallet>>>,
+    pow: PowCache,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -171,6 +144,7 @@ impl Auditor {
             retry,
             blocks: Mutex::new(Bounded::new(BLOCK_CACHE)),
             wallets: Mutex::new(Bounded::new(WALLET_CACHE)),
+            pow: PowCache::default(),
         }
     }
 
@@ -203,6 +177,7 @@ impl Auditor {
         let mut snapshot = Snapshot {
             blocks: HashMap::new(),
             wallets: HashMap::new(),
+            pow: &self.pow,
         };
         for m in needs.blocks {
             let cached = lock(&self.blocks).get(&m).cloned();

@@ -17,6 +17,7 @@
 //! The link's live shadow verification (`ixi-link serve --node`) uses the same auditor and
 //! checks; only where the RSA work runs differs.
 
+mod bounded;
 pub mod checks;
 pub mod fetch;
 pub mod finding;

@@ -94,6 +94,8 @@ fn shape() -> Shape {
 async fn every_finding_kind_is_reported_and_nothing_else() {
     let mut chain = TestChain::build(200, 9, shape(), &floor());
     chain.break_block_signature(202, 1);
+    // Signer 0's solution was recomputed (and cached) in block 201 already: the claimed
+    // difficulty is still compared block by block.
     chain.break_pow_difficulty(203, 2);
     chain.break_pow_window(203, 3);
     chain.break_total(204);

@@ -161,6 +161,8 @@ impl NodeClient {
     }
 
     /// `result` of a call, parsed as JSON.
+    /// `result` of a call, parsed as JSON: the body parsed once (a full block is megabytes),
+    /// node errors as in [`NodeClient::call`].
     async fn call_value(
         &self,
         method: &'static str,
@@ -168,12 +170,38 @@ impl NodeClient {
         limit: usize,
         block: Option<u64>,
     ) -> Result<serde_json::Value, ApiError> {
-        let text = self.call(method, query, limit).await?;
-        serde_json::from_str(&text).map_err(|e| ApiError::Shape {
+        let response = self
+            .target
+            .get(method, query, limit)
+            .await
+            .map_err(|source| ApiError::Http { method, source })?;
+        let parsed: Option<serde_json::Value> = serde_json::from_slice(&response.body).ok();
+        let mut envelope = match parsed {
+            Some(serde_json::Value::Object(map)) => Some(map),
+            _ => None,
+        };
+        let error = envelope
+            .as_ref()
+            .and_then(|e| e.get("error"))
+            .filter(|e| !e.is_null())
+            .map(serde_json::Value::to_string);
+        if response.status != 200 || error.is_some() {
+            let message = error.map_or_else(
+                || truncate(&String::from_utf8_lossy(&response.body)),
+                |e| error_message(&e),
+            );
+            return Err(ApiError::Node {
+                method,
+                status: response.status,
+                message,
+            });
+        }
+        let envelope = envelope.as_mut().ok_or_else(|| ApiError::Shape {
             method,
             block,
-            source: FieldError::new("result", format!("not JSON: {e}")),
-        })
+            source: FieldError::new("", "the answer is not a JSON object"),
+        })?;
+        Ok(envelope.remove("result").unwrap_or(serde_json::Value::Null))
     }
 
     /// `getblockcount`: the node's highest block.
