@@ -426,3 +426,77 @@ async fn a_verifier_killed_mid_batch_during_shadow_verification_loses_nothing() 
     answering.abort();
     link.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_bad_block_from_the_node_is_an_error_and_the_link_serves_on() {
+    let floor = IxiNumber::from_whole(1000);
+    let chain = TestChain::build(
+        200,
+        4,
+        Shape {
+            signatures: 2,
+            transactions: 1,
+        },
+        &floor,
+    );
+    let node = NodeStandIn::start(chain).await;
+    {
+        let mut state = node.state.lock().unwrap();
+        state.height = 208;
+        state.answers.insert(
+            202,
+            ixi_test_support::node::Answer::RawResult(r#"{"Block Number": "202"}"#.into()),
+        );
+    }
+    let mut client = ClientConfig::new(&node.url);
+    client.timeout = Duration::from_secs(2);
+    let auditor = Arc::new(Auditor::new(
+        NodeClient::new(&client).unwrap(),
+        Rules { floor },
+        RetryPolicy::default(),
+    ));
+    let mut shadow = ShadowConfig::new(auditor);
+    shadow.start_at = Some(200);
+    shadow.poll_interval = Duration::from_millis(50);
+    let link_id = Identity::generate("ixi-link").unwrap();
+    let miner_id = Identity::generate("miner").unwrap();
+    let pins = Arc::new(RwLock::new(AuthorizedPins::from_pins([miner_id.pin()])));
+    let link = LinkServer::start_with(
+        &link_id,
+        pins,
+        Arc::new(FixedChallenge),
+        ServerConfig::new("127.0.0.1:0".parse().unwrap()),
+        LinkExtras {
+            shadow: Some(shadow),
+            local_backend: Some(
+                ixi_verifier::backend::create(
+                    ixi_verifier::backend::BackendKind::Scalar,
+                    &ixi_kernels::cpu::CpuFeatures::detect(),
+                    1,
+                )
+                .unwrap()
+                .into(),
+            ),
+        },
+    )
+    .await
+    .unwrap();
+    // Verified on the link's own threads (no verifier connected); block 202 is an error.
+    let s = wait_stats(&link, |s| {
+        s.shadow
+            .as_ref()
+            .is_some_and(|sh| sh.blocks_audited == 3 && sh.block_errors == 1)
+    })
+    .await;
+    let shadow = s.shadow.unwrap();
+    assert_eq!(shadow.findings, 0);
+    assert_eq!(s.signatures_verified, s.signatures_verified_locally);
+    assert_eq!(s.signatures_verified, 1 + 3 + 3, "blocks 200, 201 and 203");
+    assert!(!link.shadow().unwrap().report().audited.contains(&202));
+    // Miners are served all along.
+    let mut miner = worker(&miner_id, &link, &link_id, Role::Miner);
+    let (_, prefix, _) = job(&mut miner).await;
+    assert_eq!(prefix, vec![1; 100]);
+    miner.shutdown().await;
+    link.shutdown().await;
+}
