@@ -112,6 +112,8 @@ pub struct Shape {
     /// Transactions (besides one staking reward); every third carries the key, the others
     /// name the sender by address (its key through `getwallet`).
     pub transactions: usize,
+    /// Every signature with a solution of its own (else each signer reuses one solution).
+    pub distinct_solutions: bool,
 }
 
 impl TestChain {
@@ -156,7 +158,21 @@ impl TestChain {
                 }
                 for index in 0..shape.signatures {
                     let s = index % keys.signers.len();
-                    let (m, nonce, hash, d) = &solutions[s];
+                    let own;
+                    let (m, nonce, hash, d) = if shape.distinct_solutions {
+                        let first_checksum = sha3_512sq(&first.to_le_bytes());
+                        let prefix = solution::challenge_prefix(
+                            first,
+                            &first_checksum,
+                            keys.signer_addresses[s].no_checksum(),
+                            &keys.signers[s].public,
+                        );
+                        let (nonce, hash, d) = miner(&prefix, min, (number << 20) + index as u64);
+                        own = (first, nonce, hash, d);
+                        &own
+                    } else {
+                        &solutions[s]
+                    };
                     let message = sha3_512sq(&[&checksum[..], &nonce[..]].concat());
                     total = IxiNumber::from_raw(total.raw() + d.raw());
                     signatures.push(json!({

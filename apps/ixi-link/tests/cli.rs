@@ -281,6 +281,7 @@ async fn audit_json_reports_findings_field_by_field_and_exits_by_outcome() {
         Shape {
             signatures: 3,
             transactions: 3,
+            distinct_solutions: false,
         },
         &floor,
     );

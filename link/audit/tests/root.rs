@@ -87,6 +87,7 @@ fn shape() -> Shape {
     Shape {
         signatures: 4,
         transactions: 4,
+        distinct_solutions: false,
     }
 }
 
@@ -217,6 +218,7 @@ async fn a_block_at_the_consensus_floor_passes() {
         Shape {
             signatures: 2,
             transactions: 0,
+            distinct_solutions: false,
         },
         &IxiNumber::from_whole(10_000_000),
         &mine,

@@ -292,6 +292,7 @@ async fn a_verifier_killed_mid_batch_during_shadow_verification_loses_nothing() 
         Shape {
             signatures: 6,
             transactions: 3,
+            distinct_solutions: false,
         },
         &floor,
     );
@@ -436,6 +437,7 @@ async fn a_bad_block_from_the_node_is_an_error_and_the_link_serves_on() {
         Shape {
             signatures: 2,
             transactions: 1,
+            distinct_solutions: false,
         },
         &floor,
     );
