@@ -22,7 +22,7 @@ use ixi_node_api::{ClientConfig, NodeClient};
 use ixi_simnode::{MiningWindows, SimConfig, SimNode};
 use ixi_verifier::backend::{self as verifier_backend, BackendChoice, BackendKind};
 
-/// Options of the simulated chain, shared by `serve --simulate` and `devnet`.
+/// Options of the simulated node, shared by `serve --simulate`, `simnode` and `devnet`.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct SimArgs {
     /// Seconds between simulated blocks.
