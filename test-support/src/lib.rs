@@ -9,5 +9,7 @@
     missing_docs
 )]
 
+pub mod chain;
+pub mod node;
 pub mod udp_relay;
 pub mod worker_cli;

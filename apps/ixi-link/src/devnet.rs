@@ -1,6 +1,10 @@
-//! `ixi-link devnet`: a simulated node, the link, one miner and one verifier in one process,
-//! connected over real QUIC on loopback with real pinned-key authentication.
+//! `ixi-link devnet`: a simulated node (serving the real API over HTTP on loopback), the link
+//! (reaching it through the same gateway as a real node, and shadow-verifying its blocks), one
+//! miner and one verifier, connected over real QUIC on loopback with real pinned-key
+//! authentication. The link's findings are compared with the simulated node's ledger of what
+//! it made wrong: a finding on a clean item, or a corrupted item not found, is a mismatch.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal as _, Write as _};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -12,19 +16,22 @@ use clap::Args;
 use ixi_cli_common::engine::parse_backend;
 use ixi_link_proto::Role;
 use ixi_link_server::core::LinkStats;
-use ixi_link_server::simulate::SimulatedChain;
+use ixi_link_server::shadow::ShadowReport;
 use ixi_link_server::{LinkServer, ServerConfig};
 use ixi_link_transport::{AuthorizedPins, Identity};
 use ixi_link_worker::client::WorkerOptions;
 use ixi_miner::backend::{BackendChoice as MinerChoice, BackendKind as MinerKind, CpuFeatures};
 use ixi_miner::scheduler::{Miner, MinerConfig};
+use ixi_simnode::{Corruption, SimNode};
 use ixi_verifier::backend::{
     self as verifier_backend, BackendChoice as VerifierChoice, BackendKind as VerifierKind,
 };
 use serde_json::json;
 use tokio::sync::watch;
 
-use crate::serve::{SimArgs, status_line};
+use crate::serve::{
+    ShadowArgs, SimArgs, gateway, shadow_poll_interval, sim_poll_interval, status_line,
+};
 
 #[derive(Debug, Args)]
 pub(crate) struct DevnetArgs {
@@ -36,6 +43,8 @@ pub(crate) struct DevnetArgs {
     summary_json: Option<PathBuf>,
     #[command(flatten)]
     sim: SimArgs,
+    #[command(flatten)]
+    shadow: ShadowArgs,
     /// The miner's backend.
     #[arg(long, env = "IXI_MINER_BACKEND", default_value = "auto", value_parser = parse_backend::<MinerKind>)]
     miner_backend: MinerChoice,
@@ -97,14 +106,26 @@ pub(crate) fn run(args: &DevnetArgs) -> anyhow::Result<()> {
     ])));
 
     super::runtime()?.block_on(async {
-        let chain = Arc::new(SimulatedChain::new(sim));
-        let config = ServerConfig::new(([127, 0, 0, 1], 0).into());
-        let server = LinkServer::start(&link_id, authorized, Arc::clone(&chain), config)
+        let node = SimNode::start(sim, ([127, 0, 0, 1], 0).into()).await?;
+        eprintln!("devnet: preparing the simulated chain (signer keys and PoW solutions at difficulty 10^7)");
+        node.wait_ready(Duration::from_secs(90)).await;
+        let block_seconds = args.sim.block_seconds;
+        let gateway = gateway(&node.url(), None, sim_poll_interval(block_seconds))?;
+        let mut extras = args.shadow.extras(&node.url(), None, shadow_poll_interval(block_seconds))?;
+        if let Some(shadow) = &mut extras.shadow {
+            // The devnet's findings are its own deliberate corruptions: counted in the
+            // status line and the summary, not logged one by one.
+            shadow.warn_findings = false;
+        }
+        let mut config = ServerConfig::new(([127, 0, 0, 1], 0).into());
+        config.dispatch.local = args.shadow.local();
+        let server = LinkServer::start_with(&link_id, authorized, Arc::new(gateway), config, extras)
             .await
             .context("starting the link")?;
         let addr = server.local_addr()?.to_string();
         eprintln!(
-            "devnet: link on {addr}, miner {miner_kind} x{miner_threads}, verifier {verifier_kind} x{verifier_threads}, a block every {} s{}",
+            "devnet: node API on {}, link on {addr}, miner {miner_kind} x{miner_threads}, verifier {verifier_kind} x{verifier_threads}, a block every {} s{}",
+            node.url(),
             args.sim.block_seconds,
             if args.seconds > 0.0 { format!(", for {} s", args.seconds) } else { ", Ctrl-C stops".to_owned() }
         );
@@ -151,7 +172,7 @@ pub(crate) fn run(args: &DevnetArgs) -> anyhow::Result<()> {
                         last_verified = (now, s.signatures_verified);
                         eprint!(
                             "\r\x1b[Kblocks {}  {}  sigs/s {per_second:.0}",
-                            chain.summary().blocks,
+                            node.chain().live_blocks(),
                             status_line(&s),
                         );
                     }
@@ -165,19 +186,64 @@ pub(crate) fn run(args: &DevnetArgs) -> anyhow::Result<()> {
         let _ = miner_task.await;
         let _ = verifier_task.await;
         let final_stats = server.stats().borrow().clone();
+        let shadow = server.shadow().map(|s| s.report()).unwrap_or_default();
+        let ledger = node.chain().ledger();
         server.shutdown().await;
-        report(&final_stats, chain.summary().blocks, started.elapsed(), args)
+        node.stop();
+        let outcome = Outcome {
+            blocks: node.chain().live_blocks(),
+            mismatches: mismatches(&shadow, &ledger),
+            findings: shadow.findings.len() as u64,
+            audited: shadow.audited.len() as u64,
+            corrupted: shadow
+                .audited
+                .iter()
+                .map(|b| ledger.get(b).map_or(0, Vec::len) as u64)
+                .sum(),
+        };
+        report(&final_stats, &outcome, started.elapsed(), args)
     })
 }
 
-fn report(s: &LinkStats, blocks: u64, elapsed: Duration, args: &DevnetArgs) -> anyhow::Result<()> {
+/// What the devnet's shadow verification came to.
+struct Outcome {
+    blocks: u64,
+    findings: u64,
+    audited: u64,
+    corrupted: u64,
+    mismatches: u64,
+}
+
+/// Findings against the simulated node's ledger, over the blocks fully checked: a finding on a
+/// clean item, or a corrupted item without its finding, is one mismatch each.
+fn mismatches(shadow: &ShadowReport, ledger: &BTreeMap<u64, Vec<Corruption>>) -> u64 {
+    let found: BTreeSet<(u64, &str, Option<usize>)> = shadow
+        .findings
+        .iter()
+        .filter(|f| shadow.audited.contains(&f.block))
+        .map(|f| (f.block, f.kind.as_str(), f.index))
+        .collect();
+    let truth: BTreeSet<(u64, &str, Option<usize>)> = ledger
+        .iter()
+        .filter(|(b, _)| shadow.audited.contains(b))
+        .flat_map(|(b, c)| c.iter().map(move |c| (*b, c.kind, c.index)))
+        .collect();
+    found.symmetric_difference(&truth).count() as u64
+}
+
+fn report(s: &LinkStats, o: &Outcome, elapsed: Duration, args: &DevnetArgs) -> anyhow::Result<()> {
+    let blocks = o.blocks;
     let summary = json!({
         "blocks": blocks,
         "solutionsAccepted": s.solutions_accepted,
         "solutionsRejected": s.solutions_rejected,
         "bestDifficulty": s.best_difficulty.as_ref().map(ToString::to_string),
         "signaturesVerified": s.signatures_verified,
-        "verdictMismatches": s.verdict_mismatches,
+        "verdictMismatches": o.mismatches,
+        "findings": o.findings,
+        "blocksAudited": o.audited,
+        "corruptedItemsAudited": o.corrupted,
+        "signaturesVerifiedLocally": s.signatures_verified_locally,
         "batchesRedispatched": s.batches_redispatched,
         "signaturesRefused": s.signatures_refused,
         "seconds": elapsed.as_secs_f64(),
@@ -185,7 +251,7 @@ fn report(s: &LinkStats, blocks: u64, elapsed: Duration, args: &DevnetArgs) -> a
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "devnet summary after {:.1} s: {blocks} blocks, {} solutions accepted, {} rejected, best difficulty {}, {} signatures verified, {} verdict mismatches",
+        "devnet summary after {:.1} s: {blocks} blocks, {} solutions accepted, {} rejected, best difficulty {}, {} signatures verified, {} blocks audited, {} findings ({} corrupted items in them), {} verdict mismatches",
         elapsed.as_secs_f64(),
         s.solutions_accepted,
         s.solutions_rejected,
@@ -193,16 +259,19 @@ fn report(s: &LinkStats, blocks: u64, elapsed: Duration, args: &DevnetArgs) -> a
             .as_ref()
             .map_or_else(|| "-".to_owned(), ToString::to_string),
         s.signatures_verified,
-        s.verdict_mismatches,
+        o.audited,
+        o.findings,
+        o.corrupted,
+        o.mismatches,
     )?;
     if let Some(path) = &args.summary_json {
         std::fs::write(path, format!("{summary:#}\n"))
             .with_context(|| format!("--summary-json {}", path.display()))?;
     }
-    if s.verdict_mismatches > 0 {
+    if o.mismatches > 0 {
         anyhow::bail!(
-            "{} verifier verdicts differ from the known truth",
-            s.verdict_mismatches
+            "{} findings differ from the simulated node's ledger",
+            o.mismatches
         );
     }
     Ok(())

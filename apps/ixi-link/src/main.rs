@@ -1,8 +1,10 @@
 //! The `ixi-link` command: the node side of the link between an Ixian node and its miners and
 //! verifiers, and the devnet that runs all of them on one machine.
 
+mod audit;
 mod devnet;
 mod serve;
+mod simnode;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,8 +13,8 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use ixi_link_transport::{AuthorizedPins, Identity, Pin};
 
-/// The node side of the ixi link: authenticated QUIC to miners and verifiers, a gateway to a
-/// real Ixian node's HTTP API, or an embedded simulated chain.
+/// The node side of the ixi link: authenticated QUIC to miners and verifiers, a gateway to an
+/// Ixian node's HTTP API (real or simulated), shadow verification and audits of its chain.
 #[derive(Debug, Parser)]
 #[command(name = "ixi-link", version, about, long_about = None)]
 struct Cli {
@@ -36,8 +38,14 @@ enum Command {
     Config(ixi_cli_common::config::ConfigArgs),
     /// Authorize a worker's pin (as its `init` printed it).
     Authorize(AuthorizeArgs),
-    /// Serve workers for a real node (--node) or a simulated chain (--simulate).
+    /// Serve workers for a real node (--node) or a simulated one (--simulate), and
+    /// shadow-verify the node's blocks.
     Serve(serve::ServeArgs),
+    /// Re-check blocks A..=B of a node through its API: exit 0 without findings, 1 with
+    /// findings, 2 on an error.
+    Audit(audit::AuditArgs),
+    /// Run the simulated node alone, serving the real API over HTTP.
+    Simnode(simnode::SimnodeArgs),
     /// Run a simulated node, the link, one miner and one verifier, over real QUIC on loopback.
     Devnet(devnet::DevnetArgs),
 }
@@ -75,6 +83,17 @@ fn main() -> ExitCode {
         Command::Authorize(args) => authorize(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Devnet(args) => devnet::run(&args),
+        Command::Simnode(args) => simnode::run(&args),
+        Command::Audit(args) => {
+            return match audit::run(&args) {
+                Ok(false) => ExitCode::SUCCESS,
+                Ok(true) => ExitCode::from(1),
+                Err(e) => {
+                    eprintln!("ixi-link: error: {e:#}");
+                    ExitCode::from(2)
+                }
+            };
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

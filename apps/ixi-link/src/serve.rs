@@ -8,17 +8,21 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
+use ixi_cli_common::engine::parse_backend;
 use ixi_cli_common::secret::Secret;
 use ixi_formats::number::IxiNumber;
-use ixi_link_server::core::LinkStats;
+use ixi_link_audit::{Auditor, RetryPolicy, Rules};
+use ixi_link_server::core::{LinkStats, LocalVerify};
 use ixi_link_server::gateway::{DEFAULT_NODE_URL, Gateway, GatewayConfig};
 use ixi_link_server::http::Credentials;
-use ixi_link_server::simulate::{MiningWindows, SimConfig, SimulatedChain};
-use ixi_link_server::source::NodeSource;
-use ixi_link_server::{LinkServer, ServerConfig};
+use ixi_link_server::shadow::ShadowConfig;
+use ixi_link_server::{LinkExtras, LinkServer, ServerConfig};
 use ixi_link_transport::{AuthorizedPins, Identity};
+use ixi_node_api::{ClientConfig, NodeClient};
+use ixi_simnode::{MiningWindows, SimConfig, SimNode};
+use ixi_verifier::backend::{self as verifier_backend, BackendChoice, BackendKind};
 
-/// Options of the simulated chain, shared by `serve --simulate` and `devnet`.
+/// Options of the simulated node, shared by `serve --simulate`, `simnode` and `devnet`.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct SimArgs {
     /// Seconds between simulated blocks.
@@ -36,9 +40,13 @@ pub(crate) struct SimArgs {
     /// RSA-4096 transaction signatures per simulated block.
     #[arg(long, default_value_t = 40)]
     pub(crate) transactions: usize,
-    /// Percent of the simulated signatures corrupted (they must be judged invalid).
+    /// Percent of the simulated block signatures, PoW solutions, transactions and block
+    /// totals made wrong (each must be reported as a finding).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=100))]
     pub(crate) corrupt_percent: u32,
+    /// Signers of the simulated node (each mines a real PoW solution at difficulty 10^7).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub(crate) signers: u64,
 }
 
 impl SimArgs {
@@ -68,6 +76,9 @@ impl SimArgs {
             block_signatures: self.block_signatures,
             transactions: self.transactions,
             corrupt_percent: self.corrupt_percent,
+            // Bounded by the parser to 1..=64.
+            #[allow(clippy::cast_possible_truncation)]
+            signers: self.signers as usize,
             ..SimConfig::default()
         })
     }
@@ -90,11 +101,110 @@ pub(crate) struct ServeArgs {
     /// HTTP Basic password of the node's API.
     #[arg(long, requires = "api_user")]
     api_password: Option<Secret>,
-    /// Serve a simulated chain instead of a node.
+    /// Serve a simulated node (started in-process on loopback, reached through the same
+    /// gateway as a real node) instead of --node.
     #[arg(long)]
     simulate: bool,
     #[command(flatten)]
     sim: SimArgs,
+    #[command(flatten)]
+    shadow: ShadowArgs,
+}
+
+/// Shadow verification's options, shared by `serve` and `devnet`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ShadowArgs {
+    /// Append one JSON line per finding to this file (written and flushed before it counts).
+    #[arg(long)]
+    pub(crate) audit_log: Option<PathBuf>,
+    /// Verify on the link's own threads: while no verifier is connected (auto), always, or
+    /// never (work waits for a verifier).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
+    pub(crate) local_verify: String,
+    /// The engine for local verification.
+    #[arg(long, env = "IXI_VERIFIER_BACKEND", default_value = "auto", value_parser = parse_backend::<BackendKind>)]
+    pub(crate) local_backend: BackendChoice,
+    /// Threads of local verification.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) local_threads: usize,
+    /// Do not shadow-verify the node's blocks.
+    #[arg(long)]
+    pub(crate) no_shadow: bool,
+}
+
+impl ShadowArgs {
+    pub(crate) fn local(&self) -> LocalVerify {
+        match self.local_verify.as_str() {
+            "always" => LocalVerify::Always,
+            "never" => LocalVerify::Never,
+            _ => LocalVerify::Auto,
+        }
+    }
+
+    /// The link's extras for the node at `url`.
+    pub(crate) fn extras(
+        &self,
+        url: &str,
+        credentials: Option<Credentials>,
+        poll_interval: Duration,
+    ) -> anyhow::Result<LinkExtras> {
+        if self.no_shadow {
+            return Ok(LinkExtras::default());
+        }
+        let local_backend = match self.local() {
+            LocalVerify::Never => None,
+            _ => {
+                let features = ixi_kernels::cpu::CpuFeatures::detect();
+                let kind = self
+                    .local_backend
+                    .resolve(&features)
+                    .context("--local-backend")?;
+                let backend: Arc<dyn verifier_backend::VerifyBackend> =
+                    verifier_backend::create(kind, &features, self.local_threads.max(1))?.into();
+                Some(backend)
+            }
+        };
+        // Its own client: a full block takes longer than the challenge polls' 5 s allow.
+        let mut client = ClientConfig::new(url);
+        client.credentials = credentials;
+        client.timeout = Duration::from_secs(30);
+        let auditor = Arc::new(Auditor::new(
+            NodeClient::new(&client).context("--node")?,
+            Rules::default(),
+            RetryPolicy::default(),
+        ));
+        let mut shadow = ShadowConfig::new(auditor);
+        shadow.audit_log = self.audit_log.clone();
+        shadow.poll_interval = poll_interval;
+        Ok(LinkExtras {
+            shadow: Some(shadow),
+            local_backend,
+        })
+    }
+}
+
+/// The gateway to the node at `url`.
+pub(crate) fn gateway(
+    url: &str,
+    credentials: Option<Credentials>,
+    poll_interval: Duration,
+) -> anyhow::Result<Gateway> {
+    let mut config = GatewayConfig::new(url);
+    config.poll_interval = poll_interval;
+    config.credentials = credentials;
+    Gateway::new(config).context("--node")
+}
+
+/// The simulated node's challenge poll interval: a twentieth of a block, 50..500 ms.
+pub(crate) fn sim_poll_interval(block_seconds: f64) -> Duration {
+    Duration::from_secs_f64(block_seconds / 20.0)
+        .clamp(Duration::from_millis(50), Duration::from_millis(500))
+}
+
+/// Shadow verification's height poll: about every 2 s, faster for fast simulated blocks.
+pub(crate) fn shadow_poll_interval(block_seconds: f64) -> Duration {
+    Duration::from_secs_f64(block_seconds / 2.0)
+        .clamp(Duration::from_millis(100), Duration::from_secs(2))
 }
 
 pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<()> {
@@ -106,39 +216,70 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<()> {
         );
     }
     let (identity, _) = Identity::load_or_create(&args.data_dir, "ixi-link")?;
+    if args.simulate {
+        // Checked before anything starts.
+        args.sim.config()?;
+    }
     let pins = AuthorizedPins::load(&args.data_dir).context("reading authorized pins")?;
     let authorized = Arc::new(RwLock::new(pins));
-    let config = ServerConfig::new(args.listen);
+    let mut config = ServerConfig::new(args.listen);
+    config.dispatch.local = args.shadow.local();
     super::runtime()?.block_on(async {
-        if args.simulate {
-            let chain = Arc::new(SimulatedChain::new(args.sim.config()?));
-            serve(&identity, authorized, chain, config, args).await
+        // A simulated node runs in-process on loopback; either way the link reaches the node
+        // through the gateway.
+        let simulated = if args.simulate {
+            let node = SimNode::start(args.sim.config()?, ([127, 0, 0, 1], 0).into()).await?;
+            eprintln!("simulated node API on {}; preparing its chain", node.url());
+            node.wait_ready(Duration::from_secs(90)).await;
+            Some(node)
         } else {
-            let url = args.node.as_deref().unwrap_or(DEFAULT_NODE_URL);
-            let mut gateway = GatewayConfig::new(url);
-            if let Some(user) = &args.api_user {
-                gateway.credentials = Some(Credentials {
+            None
+        };
+        let (url, credentials, challenge_poll, height_poll) = match &simulated {
+            Some(node) => (
+                node.url(),
+                None,
+                sim_poll_interval(args.sim.block_seconds),
+                shadow_poll_interval(args.sim.block_seconds),
+            ),
+            None => (
+                args.node
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_NODE_URL.to_owned()),
+                args.api_user.as_ref().map(|user| Credentials {
                     user: user.clone(),
                     password: args
                         .api_password
                         .as_ref()
                         .map_or_else(String::new, |p| p.expose().to_owned()),
-                });
-            }
-            let gateway = Arc::new(Gateway::new(gateway).context("--node")?);
-            serve(&identity, authorized, gateway, config, args).await
-        }
+                }),
+                Duration::from_secs(1),
+                Duration::from_secs(2),
+            ),
+        };
+        let gateway = gateway(&url, credentials.clone(), challenge_poll)?;
+        let extras = args.shadow.extras(&url, credentials, height_poll)?;
+        serve(
+            &identity,
+            authorized,
+            Arc::new(gateway),
+            config,
+            extras,
+            args,
+        )
+        .await
     })
 }
 
-async fn serve<S: NodeSource>(
+async fn serve(
     identity: &Identity,
     authorized: Arc<RwLock<AuthorizedPins>>,
-    source: Arc<S>,
+    source: Arc<Gateway>,
     config: ServerConfig,
+    extras: LinkExtras,
     args: &ServeArgs,
 ) -> anyhow::Result<()> {
-    let server = LinkServer::start(identity, Arc::clone(&authorized), source, config)
+    let server = LinkServer::start_with(identity, Arc::clone(&authorized), source, config, extras)
         .await
         .context("starting the link")?;
     eprintln!(
@@ -182,8 +323,20 @@ pub(crate) fn status_line(s: &LinkStats) -> String {
         (Some(h), None) => format!("block {h}"),
         (None, None) => "waiting for the node".to_owned(),
     };
+    let shadow = s.shadow.as_ref().map_or_else(String::new, |sh| {
+        format!(
+            "  audited {} findings {}{}",
+            sh.blocks_audited,
+            sh.findings,
+            if sh.behind > 2 {
+                format!(" behind {}", sh.behind)
+            } else {
+                String::new()
+            }
+        )
+    });
     format!(
-        "{state}  miners {} ({})  accepted {} rejected {}  best {}  verifiers {}  verified {} mismatches {}",
+        "{state}  miners {} ({})  accepted {} rejected {}  best {}  verifiers {}  verified {}{shadow}",
         s.miners,
         ixi_miner::rate::human(s.hash_rate) + "H/s",
         s.solutions_accepted,
@@ -193,6 +346,5 @@ pub(crate) fn status_line(s: &LinkStats) -> String {
             .map_or_else(|| "-".to_owned(), ToString::to_string),
         s.verifiers,
         s.signatures_verified,
-        s.verdict_mismatches,
     )
 }

@@ -43,15 +43,19 @@ fn devnet_mines_and_verifies_with_every_verdict_right() {
     let out = run(&[
         "devnet",
         "--seconds",
-        "15",
+        "20",
         "--block-seconds",
-        "3",
+        "1",
         "--min-difficulty",
         "1000000",
         "--block-signatures",
         "24",
         "--transactions",
         "4",
+        "--corrupt-percent",
+        "20",
+        "--signers",
+        "2",
         "--summary-json",
         summary.to_str().unwrap(),
     ]);
@@ -64,10 +68,15 @@ fn devnet_mines_and_verifies_with_every_verdict_right() {
         "bestDifficulty",
         "signaturesVerified",
         "verdictMismatches",
+        "findings",
+        "blocksAudited",
     ] {
         assert!(s.get(field).is_some(), "{field} missing in {s}");
     }
-    assert!(s["blocks"].as_u64().unwrap() >= 4, "{s}");
+    assert!(s["blocksAudited"].as_u64().unwrap() >= 4, "{s}");
+    // Findings are exactly the simulated node's corruptions in the audited blocks.
+    assert_eq!(s["findings"], s["corruptedItemsAudited"], "{s}");
+    assert!(s["blocks"].as_u64().unwrap() >= 10, "{s}");
     assert!(s["solutionsAccepted"].as_u64().unwrap() >= 1, "{s}");
     let best: IxiNumber = s["bestDifficulty"].as_str().unwrap().parse().unwrap();
     assert!(best >= IxiNumber::from_whole(1_000_000), "{s}");
@@ -334,4 +343,141 @@ fn data_directories_are_private_whatever_the_umask_and_links_are_never_followed(
         let _ = std::fs::remove_file(d);
         let _ = std::fs::remove_dir_all(d);
     }
+}
+
+/// `ixi-link audit` against the section-9 stand-in, its `--json` output read field by field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_json_reports_findings_field_by_field_and_exits_by_outcome() {
+    use ixi_test_support::chain::{Shape, TestChain};
+    use ixi_test_support::node::{Answer, NodeStandIn};
+
+    let floor = IxiNumber::from_whole(1000);
+    let mut chain = TestChain::build(
+        50,
+        6,
+        Shape {
+            signatures: 3,
+            transactions: 3,
+            distinct_solutions: false,
+        },
+        &floor,
+    );
+    chain.break_block_signature(51, 2);
+    chain.break_pow_difficulty(52, 0);
+    chain.break_total(53);
+    chain.break_transaction_signature(54, 1);
+    let node = NodeStandIn::start(chain).await;
+    node.state
+        .lock()
+        .unwrap()
+        .answers
+        .insert(56, Answer::Error("Block not found.".into()));
+    let url = node.url.clone();
+    let audit = move |args: Vec<String>| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            link()
+                .args([
+                    "audit",
+                    "--node",
+                    &url,
+                    "--signer-floor",
+                    "1000",
+                    "--threads",
+                    "1",
+                ])
+                .args(&args)
+                .output()
+                .unwrap()
+        })
+    };
+    let log = temp_dir("audit-log").with_extension("jsonl");
+    let out = audit(vec![
+        "--from".into(),
+        "50".into(),
+        "--to".into(),
+        "55".into(),
+        "--json".into(),
+        "--audit-log".into(),
+        log.to_str().unwrap().into(),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (summary, findings) = lines.split_last().unwrap();
+    let mut seen = Vec::new();
+    for f in findings {
+        let o = f.as_object().unwrap();
+        let mut keys: Vec<&str> = o.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["block", "id", "index", "kind", "nodeConfirms", "reason"],
+            "{f}"
+        );
+        let block = f["block"].as_u64().unwrap();
+        let kind = f["kind"].as_str().unwrap().to_owned();
+        let index = f["index"].as_u64();
+        assert!(f["index"].is_null() == (kind == "blockTotal"), "{f}");
+        assert!(f["id"].is_string() && f["reason"].as_str().is_some_and(|r| !r.is_empty()));
+        let confirms = f["nodeConfirms"].as_bool();
+        assert!(f["nodeConfirms"].is_boolean() || f["nodeConfirms"].is_null());
+        seen.push((block, kind, index, confirms));
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            (51, "blockSignature".to_owned(), Some(2), Some(true)),
+            (52, "powSolution".to_owned(), Some(0), None),
+            (53, "blockTotal".to_owned(), None, None),
+            (54, "transaction".to_owned(), Some(1), Some(true)),
+        ]
+    );
+    let s = &summary["summary"];
+    assert_eq!(s["blocks"], 6);
+    assert_eq!(s["blockSignatures"], 15);
+    assert_eq!(s["powSolutions"], 15);
+    assert_eq!(s["transactions"], 18);
+    assert_eq!(s["skipped"], 6);
+    assert_eq!(s["findings"], 4);
+    assert!(s["seconds"].as_f64().unwrap() >= 0.0);
+    // The audit log holds the same lines.
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(logged.lines().count(), 4);
+    std::fs::remove_file(&log).unwrap();
+
+    // A clean range: exit 0. A missing block: exit 2 naming it. Bad arguments: exit 2.
+    let clean = audit(vec![
+        "--from".into(),
+        "55".into(),
+        "--to".into(),
+        "55".into(),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
+    let missing = audit(vec![
+        "--from".into(),
+        "55".into(),
+        "--to".into(),
+        "56".into(),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("block 56"),
+        "{}",
+        stderr(&missing)
+    );
+    let backwards = audit(vec!["--from".into(), "9".into(), "--to".into(), "1".into()])
+        .await
+        .unwrap();
+    assert_eq!(backwards.status.code(), Some(2));
 }

@@ -295,19 +295,19 @@ use ixi_test_support::worker_cli as connect_support;
 
 #[tokio::test]
 async fn connect_mines_for_a_link_until_a_solution_is_accepted() {
-    let chain = ixi_link_server::simulate::SimConfig {
+    let chain = ixi_simnode::SimConfig {
         block_interval: std::time::Duration::from_secs(120),
         min_difficulty: IxiNumber::from_whole(1_000_000),
         block_signatures: 0,
         transactions: 0,
         ..Default::default()
     };
-    let stats =
+    let reached =
         connect_support::connect_until(env!("CARGO_BIN_EXE_ixi-miner"), "miner", chain, |s| {
             s.solutions_accepted >= 1
         })
         .await;
-    assert!(stats.best_difficulty.unwrap() >= IxiNumber::from_whole(1_000_000));
+    assert!(reached.stats.best_difficulty.unwrap() >= IxiNumber::from_whole(1_000_000));
 }
 
 #[test]
@@ -419,7 +419,7 @@ async fn connect_notifies_the_service_manager_and_stops_cleanly_on_sigterm() {
     use std::os::unix::net::UnixDatagram;
     use std::time::{Duration, Instant};
 
-    use ixi_link_server::simulate::SimConfig;
+    use ixi_simnode::SimConfig;
 
     let binary = env!("CARGO_BIN_EXE_ixi-miner");
     let dir = connect_support::temp_dir("miner-service");
@@ -430,7 +430,7 @@ async fn connect_notifies_the_service_manager_and_stops_cleanly_on_sigterm() {
         transactions: 0,
         ..SimConfig::default()
     };
-    let (link_id, link) = connect_support::link_for(pin, chain).await;
+    let (link_id, link, node) = connect_support::link_for(pin, chain).await;
     let socket_path = dir.join("notify.sock");
     let socket = UnixDatagram::bind(&socket_path).unwrap();
     socket
@@ -479,6 +479,7 @@ async fn connect_notifies_the_service_manager_and_stops_cleanly_on_sigterm() {
     };
     assert!(status.success(), "{status}");
     link.shutdown().await;
+    node.stop();
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -487,7 +488,11 @@ fn settings_come_from_flag_then_environment_then_file_then_default() {
     let dir = connect_support::temp_dir("miner-config");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("ixi-miner.toml");
-    std::fs::write(&file, "[bench]\nthreads = 2\nseconds = 0.2\nrounds = 1\nno-openssl = true\n").unwrap();
+    std::fs::write(
+        &file,
+        "[bench]\nthreads = 2\nseconds = 0.2\nrounds = 1\nno-openssl = true\n",
+    )
+    .unwrap();
     let threads = |env: Option<&str>, flag: Option<&str>| {
         let mut cmd = miner();
         cmd.args(["bench", "--json", "--config", file.to_str().unwrap()]);
@@ -498,7 +503,11 @@ fn settings_come_from_flag_then_environment_then_file_then_default() {
             cmd.env("IXI_MINER_BENCH_THREADS", t);
         }
         let out = cmd.output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         v["threads"].as_u64().unwrap()
     };
@@ -507,14 +516,24 @@ fn settings_come_from_flag_then_environment_then_file_then_default() {
     assert_eq!(threads(Some("1"), Some("2")), 2, "flag over environment");
 
     // Every mistake of a file, with its line; exit 2.
-    std::fs::write(&file, "[bench]\nthreads = 0\ncolour = 1\n\n[serve]\nlisten = 1\n").unwrap();
+    std::fs::write(
+        &file,
+        "[bench]\nthreads = 0\ncolour = 1\n\n[serve]\nlisten = 1\n",
+    )
+    .unwrap();
     let out = run(&["config", "check", "--config", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     let at = |line: usize| format!("{}:{line}:", file.display());
     assert!(err.contains(&format!("{} threads", at(2))), "{err}");
-    assert!(err.contains(&format!("{} unknown key `colour`", at(3))), "{err}");
-    assert!(err.contains(&format!("{} unknown table [serve]", at(5))), "{err}");
+    assert!(
+        err.contains(&format!("{} unknown key `colour`", at(3))),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{} unknown table [serve]", at(5))),
+        "{err}"
+    );
 
     // init writes a commented example beside the identity, which checks as the defaults.
     let out = run(&["init", "--data-dir", dir.to_str().unwrap()]);
@@ -524,8 +543,15 @@ fn settings_come_from_flag_then_environment_then_file_then_default() {
     let out = run(&["init", "--data-dir", dir.to_str().unwrap()]);
     assert!(out.status.success());
     let out = run(&["config", "check", "--config", example.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let shown = String::from_utf8_lossy(&out.stdout);
-    assert!(shown.contains("[connect]") && shown.contains("nonce-len = 32"), "{shown}");
+    assert!(
+        shown.contains("[connect]") && shown.contains("nonce-len = 32"),
+        "{shown}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

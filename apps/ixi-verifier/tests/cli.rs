@@ -188,23 +188,30 @@ use ixi_test_support::worker_cli as connect_support;
 
 #[tokio::test]
 async fn connect_verifies_for_a_link_with_every_verdict_right() {
-    let chain = ixi_link_server::simulate::SimConfig {
-        block_interval: std::time::Duration::from_secs(1),
+    let chain = ixi_simnode::SimConfig {
+        block_interval: std::time::Duration::from_millis(500),
         block_signatures: 12,
-        transactions: 2,
+        transactions: 4,
         corrupt_percent: 30,
-        signer_keys: 2,
-        wallet_keys: 1,
+        signers: 1,
+        wallets: 2,
         ..Default::default()
     };
-    let stats = connect_support::connect_until(
+    // Only the connected verifier verifies (no local verification); its verdicts become the
+    // link's findings, which must be exactly the simulated node's corruptions.
+    let reached = connect_support::connect_until(
         env!("CARGO_BIN_EXE_ixi-verifier"),
         "verifier",
         chain,
-        |s| s.signatures_verified >= 28,
+        |s| {
+            s.signatures_verified >= 40
+                && s.shadow.as_ref().is_some_and(|sh| sh.blocks_audited >= 12)
+        },
     )
     .await;
-    assert_eq!(stats.verdict_mismatches, 0);
+    assert_eq!(reached.stats.signatures_verified_locally, 0);
+    assert!(!reached.shadow.audited.is_empty());
+    assert_eq!(reached.mismatches(), 0, "{:?}", reached.shadow.findings);
 }
 
 #[test]

@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::Batch;
+use crate::backend::VerifyBackend;
 use crate::error::KeyRejected;
 use crate::key::VerifyingKey;
 
@@ -64,6 +66,32 @@ impl KeyCache {
         }
         g.current.insert(bytes.to_vec(), parsed.clone());
         parsed
+    }
+
+    /// One verdict per `(key bytes, message, signature)`, in order: keys looked up (parsed on
+    /// a miss) here, the signatures verified as one batch on `backend`. A key that does not
+    /// parse makes its items invalid, as the reference rejects a signature under a malformed
+    /// key; every item gets a verdict.
+    #[must_use]
+    pub fn verdicts<'a>(
+        &self,
+        items: &[(&'a [u8], &'a [u8], &'a [u8])],
+        backend: &dyn VerifyBackend,
+    ) -> Vec<bool> {
+        let keys: Vec<_> = items.iter().map(|(key, _, _)| self.get(key).ok()).collect();
+        let mut batch = Batch::new();
+        let mut positions = Vec::with_capacity(items.len());
+        for (index, ((_, message, signature), key)) in items.iter().zip(&keys).enumerate() {
+            if let Some(key) = key {
+                batch.push(key, message, signature);
+                positions.push(index);
+            }
+        }
+        let mut verdicts = vec![false; items.len()];
+        for (index, ok) in positions.into_iter().zip(batch.verdicts(backend)) {
+            verdicts[index] = ok;
+        }
+        verdicts
     }
 
     /// Keys held now.

@@ -44,6 +44,37 @@ pub enum Action {
         /// Its difficulty.
         difficulty: IxiNumber,
     },
+    /// Verdicts to hand back to whoever submitted the work: `(ticket, valid)`, each ticket
+    /// exactly once.
+    Verified {
+        /// The verdicts.
+        results: Vec<(u64, bool)>,
+    },
+    /// Verify these on the link's own threads (no verifier is connected, or local
+    /// verification is forced), then report with [`LinkCore::local_result`].
+    VerifyLocally {
+        /// The local batch's id.
+        batch_id: u64,
+        /// The items, in order.
+        items: Vec<VerifyItem>,
+    },
+    /// Work refused because the queue is full: these tickets get no verdict.
+    Refused {
+        /// The tickets.
+        tickets: Vec<u64>,
+    },
+}
+
+/// Where signatures are verified when no verifier takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LocalVerify {
+    /// On the link's threads while no verifier is connected.
+    #[default]
+    Auto,
+    /// Always on the link's threads; verifiers get nothing.
+    Always,
+    /// Only by verifiers; work waits for one.
+    Never,
 }
 
 /// Counters for the status display and the devnet summary.
@@ -61,10 +92,10 @@ pub struct LinkStats {
     pub solutions_rejected: u64,
     /// The best difficulty the node took.
     pub best_difficulty: Option<IxiNumber>,
-    /// Signatures whose verdict came back.
+    /// Signatures whose verdict came back (from verifiers or the link's own threads).
     pub signatures_verified: u64,
-    /// Verdicts that differ from the known truth.
-    pub verdict_mismatches: u64,
+    /// Of those, verified on the link's own threads.
+    pub signatures_verified_locally: u64,
     /// Batches handed out again after a verifier dropped or missed its deadline.
     pub batches_redispatched: u64,
     /// Signatures waiting for a verifier.
@@ -79,6 +110,8 @@ pub struct LinkStats {
     pub hash_rate: f64,
     /// Sum of the verifiers' reported verifies per second.
     pub verify_rate: f64,
+    /// Shadow verification's counters, when it runs (filled in by the server).
+    pub shadow: Option<crate::shadow::ShadowStats>,
 }
 
 /// Why a verifier's result cannot be taken.
@@ -126,9 +159,11 @@ pub struct DispatchConfig {
     pub in_flight: usize,
     /// A batch not answered within max(this, 4 × its expected time) goes to another verifier.
     pub min_deadline: Duration,
-    /// Signatures waiting beyond this are refused (and counted) rather than held without end
-    /// while no verifier is connected.
+    /// Signatures waiting beyond this are refused (and counted, and their tickets reported)
+    /// rather than held without end while no verifier is connected.
     pub max_queued: usize,
+    /// Whether the link verifies on its own threads.
+    pub local: LocalVerify,
 }
 
 impl Default for DispatchConfig {
@@ -140,6 +175,7 @@ impl Default for DispatchConfig {
             in_flight: 2,
             min_deadline: Duration::from_secs(5),
             max_queued: 200_000,
+            local: LocalVerify::Auto,
         }
     }
 }
@@ -190,6 +226,8 @@ pub struct LinkCore {
     next_batch: u64,
     stats: LinkStats,
     miner_rates: HashMap<ConnId, f64>,
+    /// The batch being verified on the link's own threads.
+    local_batch: Option<(u64, Vec<VerifyWork>)>,
 }
 
 /// The job id of a challenge: the same challenge gets the same id after a link restart, so
@@ -219,6 +257,7 @@ impl LinkCore {
             next_batch: 1,
             stats: LinkStats::default(),
             miner_rates: HashMap::new(),
+            local_batch: None,
         }
     }
 
@@ -241,8 +280,10 @@ impl LinkCore {
             .filter(|w| w.role == Some(Role::Verifier))
             .map(|w| w.rate)
             .sum();
-        s.signatures_queued =
-            (self.queue.len() + self.batches.values().map(|b| b.work.len()).sum::<usize>()) as u64;
+        s.signatures_queued = (self.queue.len()
+            + self.batches.values().map(|b| b.work.len()).sum::<usize>()
+            + self.local_batch.as_ref().map_or(0, |(_, w)| w.len()))
+            as u64;
         s
     }
 
@@ -593,16 +634,53 @@ impl LinkCore {
         }
     }
 
-    /// Signatures to verify.
-    pub fn add_verify_work(&mut self, now: Instant, work: Vec<VerifyWork>) -> Vec<Action> {
+    /// Signatures to verify; each ticket gets one verdict in an [`Action::Verified`], or is
+    /// named in an [`Action::Refused`] when the queue is full.
+    pub fn add_verify_work(&mut self, now: Instant, mut work: Vec<VerifyWork>) -> Vec<Action> {
         let room = self.dispatch.max_queued.saturating_sub(self.queue.len());
-        let refused = work.len().saturating_sub(room);
-        if refused > 0 {
-            self.stats.signatures_refused += refused as u64;
-            tracing::warn!(refused, "verification queue full: signatures refused");
+        let mut actions = Vec::new();
+        if work.len() > room {
+            let refused: Vec<u64> = work.drain(room..).map(|w| w.ticket).collect();
+            self.stats.signatures_refused += refused.len() as u64;
+            tracing::warn!(
+                refused = refused.len(),
+                "verification queue full: signatures refused"
+            );
+            actions.push(Action::Refused { tickets: refused });
         }
-        self.queue.extend(work.into_iter().take(room));
-        self.dispatch(now)
+        self.queue.extend(work);
+        actions.extend(self.dispatch(now));
+        actions
+    }
+
+    /// The verdicts of a batch verified on the link's own threads ([`Action::VerifyLocally`]).
+    /// A count that differs from the batch's puts its items back in the queue.
+    pub fn local_result(&mut self, now: Instant, batch_id: u64, verdicts: &[bool]) -> Vec<Action> {
+        let Some((id, work)) = self.local_batch.take() else {
+            return Vec::new();
+        };
+        if id != batch_id {
+            self.local_batch = Some((id, work));
+            return Vec::new();
+        }
+        let mut actions = Vec::new();
+        if work.len() == verdicts.len() {
+            self.stats.signatures_verified += work.len() as u64;
+            self.stats.signatures_verified_locally += work.len() as u64;
+            actions.push(Action::Verified {
+                results: work
+                    .iter()
+                    .map(|w| w.ticket)
+                    .zip(verdicts.iter().copied())
+                    .collect(),
+            });
+        } else {
+            for w in work.into_iter().rev() {
+                self.queue.push_front(w);
+            }
+        }
+        actions.extend(self.dispatch(now));
+        actions
     }
 
     /// A verifier's verdicts: taken once, from the verifier that holds the batch.
@@ -642,19 +720,23 @@ impl LinkCore {
             self.requeue(&[batch_id]);
             return Err(error);
         }
+        let mut actions = Vec::new();
         if let Some(batch) = self.batches.remove(&batch_id) {
             self.stats.signatures_verified += batch.work.len() as u64;
-            self.stats.verdict_mismatches += batch
-                .work
-                .iter()
-                .zip(verdicts)
-                .filter(|(w, v)| w.expected != **v)
-                .count() as u64;
+            actions.push(Action::Verified {
+                results: batch
+                    .work
+                    .iter()
+                    .map(|w| w.ticket)
+                    .zip(verdicts.iter().copied())
+                    .collect(),
+            });
         }
         if let Some(w) = self.workers.get_mut(&conn) {
             w.in_flight = w.in_flight.saturating_sub(1);
         }
-        Ok(self.dispatch(now))
+        actions.extend(self.dispatch(now));
+        Ok(actions)
     }
 
     /// Deadlines and dispatch; call about every 100 ms.
@@ -673,7 +755,7 @@ impl LinkCore {
         let mut actions = Vec::new();
         let d = self.dispatch;
         loop {
-            if self.queue.is_empty() {
+            if self.queue.is_empty() || d.local == LocalVerify::Always {
                 break;
             }
             // The verifier with the fewest batches in flight; the fastest among equals.
@@ -717,6 +799,20 @@ impl LinkCore {
                 conn,
                 message: Message::VerifyBatch(VerifyBatch { batch_id, items }),
             });
+        }
+        let local = match d.local {
+            LocalVerify::Always => true,
+            LocalVerify::Auto => self.count(Role::Verifier) == 0,
+            LocalVerify::Never => false,
+        };
+        if local && self.local_batch.is_none() && !self.queue.is_empty() {
+            let size = d.max_batch.min(self.queue.len());
+            let work: Vec<VerifyWork> = self.queue.drain(..size).collect();
+            let batch_id = self.next_batch;
+            self.next_batch += 1;
+            let items = work.iter().map(|w| w.item.clone()).collect();
+            self.local_batch = Some((batch_id, work));
+            actions.push(Action::VerifyLocally { batch_id, items });
         }
         actions
     }

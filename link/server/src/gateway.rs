@@ -20,36 +20,15 @@ use ixi_link_proto::{IdleReason, RejectReason};
 use num_bigint::BigInt;
 use serde_json::value::RawValue;
 
-use crate::http::{Credentials, HttpError, HttpTarget, encode_query_value};
 use crate::source::{Challenge, ForwardOutcome, NodeSource, NodeState};
+use ixi_node_api::http::{Credentials, DEFAULT_BODY_LIMIT, HttpError, encode_query_value};
+use ixi_node_api::{ClientConfig, FieldError, NodeClient};
 
 /// The node API's default address.
-pub const DEFAULT_NODE_URL: &str = "http://localhost:8081";
+pub use ixi_node_api::DEFAULT_NODE_URL;
 
-/// Why an answer of the node could not be used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum GatewayError {
-    /// The request failed.
-    #[error(transparent)]
-    Http(#[from] HttpError),
-    /// The node answered with an error.
-    #[error("node error (HTTP {status}): {message}")]
-    Node {
-        /// HTTP status.
-        status: u16,
-        /// The node's message.
-        message: String,
-    },
-    /// The answer does not have the documented shape.
-    #[error("unexpected answer from {method}: {what}")]
-    Shape {
-        /// The API method.
-        method: &'static str,
-        /// What was wrong.
-        what: String,
-    },
-}
+/// Why an answer of the node could not be used: the node API client's error.
+pub use ixi_node_api::ApiError as GatewayError;
 
 /// How the gateway reaches the node.
 #[derive(Debug, Clone)]
@@ -86,7 +65,7 @@ impl GatewayConfig {
 /// The HTTP gateway.
 #[derive(Debug)]
 pub struct Gateway {
-    target: HttpTarget,
+    client: NodeClient,
     config: GatewayConfig,
 }
 
@@ -96,38 +75,22 @@ impl Gateway {
     /// # Errors
     /// [`HttpError::Url`] for an address that is not `http://host[:port][/path]`.
     pub fn new(config: GatewayConfig) -> Result<Self, HttpError> {
-        let mut target = HttpTarget::parse(&config.url, config.timeout)?;
-        if let Some(credentials) = &config.credentials {
-            target = target.with_basic_auth(credentials);
-        }
-        Ok(Self { target, config })
+        let client = NodeClient::new(&ClientConfig {
+            url: config.url.clone(),
+            credentials: config.credentials.clone(),
+            timeout: config.timeout,
+        })?;
+        Ok(Self { client, config })
     }
 
-    /// `result` of a call, as raw JSON text; errors for HTTP and node errors.
+    /// The API client this gateway uses (shared with the shadow verifier).
+    #[must_use]
+    pub fn client(&self) -> &NodeClient {
+        &self.client
+    }
+
     async fn call(&self, method: &'static str, query: &str) -> Result<String, GatewayError> {
-        let response = self.target.get(method, query).await?;
-        let body = String::from_utf8_lossy(&response.body).into_owned();
-        let envelope: Option<HashMap<String, Box<RawValue>>> = serde_json::from_str(&body).ok();
-        let error = envelope
-            .as_ref()
-            .and_then(|e| e.get("error"))
-            .map(|e| e.get().trim())
-            .filter(|e| *e != "null");
-        if response.status != 200 || error.is_some() {
-            let message = error.map_or_else(|| truncate(&body), error_message);
-            return Err(GatewayError::Node {
-                status: response.status,
-                message,
-            });
-        }
-        let shape = |what: &str| GatewayError::Shape {
-            method,
-            what: what.to_owned(),
-        };
-        let envelope = envelope.ok_or_else(|| shape("not a JSON object"))?;
-        Ok(envelope
-            .get("result")
-            .map_or_else(|| "null".to_owned(), |r| r.get().to_owned()))
+        self.client.call(method, query, DEFAULT_BODY_LIMIT).await
     }
 
     /// The current challenge, or `None` while the node does not mine.
@@ -139,7 +102,8 @@ impl Gateway {
         let result = self.call(METHOD, "").await?;
         parse_challenge(&result).map_err(|what| GatewayError::Shape {
             method: METHOD,
-            what,
+            block: None,
+            source: FieldError::new("result", what),
         })
     }
 
@@ -166,7 +130,8 @@ impl Gateway {
         let status: serde_json::Value =
             serde_json::from_str(&result).map_err(|e| GatewayError::Shape {
                 method: "status",
-                what: e.to_string(),
+                block: None,
+                source: FieldError::new("result", e.to_string()),
             })?;
         Ok(["Signer Last PoW Solution", "Signer Active PoW Solution"]
             .iter()
@@ -229,27 +194,6 @@ impl NodeSource for Gateway {
     fn poll_interval(&self) -> Duration {
         self.config.poll_interval
     }
-}
-
-fn truncate(body: &str) -> String {
-    let body = body.trim();
-    if body.len() <= 200 {
-        body.to_owned()
-    } else {
-        let mut end = 200;
-        while !body.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}…", &body[..end])
-    }
-}
-
-/// The `message` of a JSON-RPC error object, or the error text itself.
-fn error_message(raw: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(raw)
-        .ok()
-        .and_then(|v| v.get("message")?.as_str().map(str::to_owned))
-        .unwrap_or_else(|| truncate(raw))
 }
 
 fn json_u64(v: &serde_json::Value) -> Option<u64> {

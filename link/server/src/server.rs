@@ -11,8 +11,14 @@ use ixi_link_transport::transport::{self, FramedStream, TransportError};
 use ixi_link_transport::{AuthorizedPins, CloseCode, Identity, Pin, SessionOwner};
 use tokio::sync::{mpsc, watch};
 
-use crate::core::{Action, ConnId, DispatchConfig, LinkCore, LinkStats, PeerKey, ResultError};
-use crate::source::{ForwardOutcome, NodeSource, NodeState};
+use ixi_verifier::KeyCache;
+use ixi_verifier::backend::VerifyBackend;
+
+use crate::core::{
+    Action, ConnId, DispatchConfig, LinkCore, LinkStats, LocalVerify, PeerKey, ResultError,
+};
+use crate::shadow::{ShadowConfig, ShadowInput, ShadowShared};
+use crate::source::{ForwardOutcome, NodeSource, NodeState, VerifyWork};
 
 /// How to run the link.
 #[derive(Debug, Clone, Copy)]
@@ -37,12 +43,25 @@ impl ServerConfig {
     }
 }
 
+/// What a link does besides serving miners: shadow verification of the node's blocks, and
+/// the verification engine for the link's own threads.
+#[derive(Default)]
+pub struct LinkExtras {
+    /// Shadow-verify the node's blocks.
+    pub shadow: Option<ShadowConfig>,
+    /// The engine for verification on the link's own threads (`--local-verify auto|always`);
+    /// without one, work waits for a verifier.
+    pub local_backend: Option<Arc<dyn VerifyBackend>>,
+}
+
 /// A running link.
 pub struct LinkServer {
     endpoint: quinn::Endpoint,
     stats: watch::Receiver<LinkStats>,
+    shadow: Option<Arc<ShadowShared>>,
     coordinator: tokio::task::JoinHandle<()>,
     acceptor: tokio::task::JoinHandle<()>,
+    shadow_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl LinkServer {
@@ -57,6 +76,23 @@ impl LinkServer {
         source: Arc<S>,
         config: ServerConfig,
     ) -> Result<Self, TransportError> {
+        Self::start_with(identity, authorized, source, config, LinkExtras::default()).await
+    }
+
+    /// As [`LinkServer::start`], with shadow verification and local verification.
+    ///
+    /// # Errors
+    /// [`TransportError`] when the endpoint cannot be built or bound.
+    pub async fn start_with<S: NodeSource>(
+        identity: &Identity,
+        authorized: Arc<RwLock<AuthorizedPins>>,
+        source: Arc<S>,
+        mut config: ServerConfig,
+        extras: LinkExtras,
+    ) -> Result<Self, TransportError> {
+        if extras.local_backend.is_none() {
+            config.dispatch.local = LocalVerify::Never;
+        }
         let mut core = LinkCore::new(config.dispatch, rand::random());
         let first = source.poll().await;
         log_node_state(&first);
@@ -64,6 +100,31 @@ impl LinkServer {
         let endpoint = transport::listen(config.listen, identity, Arc::clone(&authorized))?;
         let (inputs_tx, inputs) = mpsc::unbounded_channel();
         let (stats_tx, stats) = watch::channel(core.stats());
+        let (shadow, shadow_tx, shadow_task) = match extras.shadow {
+            None => (None, None, None),
+            Some(shadow_config) => {
+                let shared = Arc::new(ShadowShared::default());
+                let (work_tx, mut work_rx) = mpsc::unbounded_channel::<Vec<VerifyWork>>();
+                let (verdicts_tx, verdicts_rx) = mpsc::unbounded_channel();
+                let forward = inputs_tx.clone();
+                tokio::spawn(async move {
+                    while let Some(work) = work_rx.recv().await {
+                        if forward.send(Input::ShadowWork(work)).is_err() {
+                            return;
+                        }
+                    }
+                });
+                let task_shared = Arc::clone(&shared);
+                let task = tokio::spawn(async move {
+                    if let Err(e) =
+                        crate::shadow::run(shadow_config, task_shared, work_tx, verdicts_rx).await
+                    {
+                        tracing::error!("shadow verification stopped: {e}");
+                    }
+                });
+                (Some(shared), Some(verdicts_tx), Some(task))
+            }
+        };
         let coordinator = tokio::spawn(
             Coordinator {
                 core,
@@ -72,6 +133,10 @@ impl LinkServer {
                 conns: HashMap::new(),
                 inputs_tx: inputs_tx.clone(),
                 stats: stats_tx,
+                shadow: shadow.clone(),
+                shadow_tx,
+                local_backend: extras.local_backend,
+                local_cache: Arc::new(KeyCache::default()),
             }
             .run(inputs),
         );
@@ -79,9 +144,17 @@ impl LinkServer {
         Ok(Self {
             endpoint,
             stats,
+            shadow,
             coordinator,
             acceptor,
+            shadow_task,
         })
+    }
+
+    /// Shadow verification's counters, findings and audited blocks, when it runs.
+    #[must_use]
+    pub fn shadow(&self) -> Option<Arc<ShadowShared>> {
+        self.shadow.clone()
     }
 
     /// Where the link listens.
@@ -103,6 +176,9 @@ impl LinkServer {
         self.endpoint.close(0u32.into(), b"link shutting down");
         self.acceptor.abort();
         self.coordinator.abort();
+        if let Some(task) = self.shadow_task {
+            task.abort();
+        }
         // Let the close frames go out before the socket is dropped.
         let _ = tokio::time::timeout(Duration::from_secs(1), self.endpoint.wait_idle()).await;
     }
@@ -140,6 +216,13 @@ enum Input<E> {
         block_height: u64,
         nonce: Vec<u8>,
         outcome: ForwardOutcome<E>,
+    },
+    /// Signatures from the shadow verifier.
+    ShadowWork(Vec<VerifyWork>),
+    /// A batch verified on the link's own threads.
+    LocalDone {
+        batch_id: u64,
+        verdicts: Vec<bool>,
     },
 }
 
@@ -353,6 +436,10 @@ struct Coordinator<S: NodeSource> {
     conns: HashMap<ConnId, Conn>,
     inputs_tx: mpsc::UnboundedSender<Input<S::Error>>,
     stats: watch::Sender<LinkStats>,
+    shadow: Option<Arc<ShadowShared>>,
+    shadow_tx: Option<mpsc::UnboundedSender<ShadowInput>>,
+    local_backend: Option<Arc<dyn VerifyBackend>>,
+    local_cache: Arc<KeyCache>,
 }
 
 impl<S: NodeSource> Coordinator<S> {
@@ -385,18 +472,13 @@ impl<S: NodeSource> Coordinator<S> {
                 }
                 _ = tick.tick() => {
                     self.revoke_unauthorized();
-                    let now = Instant::now();
-                    let mut actions = self.core.tick(now);
-                    let work = self.source.take_verify_work();
-                    if !work.is_empty() {
-                        actions.extend(self.core.add_verify_work(now, work));
-                    }
-                    actions
+                    self.core.tick(Instant::now())
                 }
             };
             self.execute(actions);
             self.stats.send_if_modified(|s| {
-                let now = self.core.stats();
+                let mut now = self.core.stats();
+                now.shadow = self.shadow.as_ref().map(|s| s.stats());
                 let changed = *s != now;
                 *s = now;
                 changed
@@ -449,6 +531,10 @@ impl<S: NodeSource> Coordinator<S> {
                 self.core.closed(now, conn)
             }
             Input::Polled(state) => self.node_state(state),
+            Input::ShadowWork(work) => self.core.add_verify_work(now, work),
+            Input::LocalDone { batch_id, verdicts } => {
+                self.core.local_result(now, batch_id, &verdicts)
+            }
             Input::Forwarded {
                 block_height,
                 nonce,
@@ -501,6 +587,31 @@ impl<S: NodeSource> Coordinator<S> {
                         // A connection task that just ended: its Closed input follows.
                         let _ = c.commands.send(Command::Send(message));
                     }
+                }
+                Action::Verified { results } => {
+                    if let Some(tx) = &self.shadow_tx {
+                        let _ = tx.send(ShadowInput::Verified(results));
+                    }
+                }
+                Action::Refused { tickets } => {
+                    if let Some(tx) = &self.shadow_tx {
+                        let _ = tx.send(ShadowInput::Refused(tickets));
+                    }
+                }
+                Action::VerifyLocally { batch_id, items } => {
+                    let Some(backend) = self.local_backend.clone() else {
+                        continue;
+                    };
+                    let cache = Arc::clone(&self.local_cache);
+                    let tx = self.inputs_tx.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let keyed: Vec<(&[u8], &[u8], &[u8])> = items
+                            .iter()
+                            .map(|i| (&i.key[..], &i.message[..], &i.signature[..]))
+                            .collect();
+                        let verdicts = cache.verdicts(&keyed, backend.as_ref());
+                        let _ = tx.send(Input::LocalDone { batch_id, verdicts });
+                    });
                 }
                 Action::Forward {
                     block_height,

@@ -41,16 +41,17 @@ pub enum ForwardOutcome<E> {
     Failed(E),
 }
 
-/// One signature with the verdict the source knows to be right.
+/// One signature to verify, with the ticket its verdict comes back under.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyWork {
     /// What the verifier gets.
     pub item: VerifyItem,
-    /// The right verdict.
-    pub expected: bool,
+    /// The submitter's name for it (the shadow verifier's ticket number).
+    pub ticket: u64,
 }
 
-/// A node the link works for: a real node's HTTP API or the simulated chain.
+/// A node the link works for (the gateway to a real or simulated node's HTTP API, or a test's
+/// stand-in).
 ///
 /// Methods take `&self`: the link polls and forwards from tasks of their own, so a slow node
 /// never holds up the workers' sessions.
@@ -69,12 +70,6 @@ pub trait NodeSource: Send + Sync + 'static {
         nonce: &[u8],
         difficulty: &IxiNumber,
     ) -> impl Future<Output = ForwardOutcome<Self::Error>> + Send;
-
-    /// Signatures to verify that arrived since the last call, with their known verdicts.
-    /// A real node offers none.
-    fn take_verify_work(&self) -> Vec<VerifyWork> {
-        Vec::new()
-    }
 
     /// How often to poll.
     fn poll_interval(&self) -> std::time::Duration {

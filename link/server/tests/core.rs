@@ -7,7 +7,9 @@ use ixi_link_proto::{
     Hello, Idle, IdleReason, Job, Message, PROTOCOL_VERSION, RejectReason, Role, Solution,
     SolutionVerdict, Verdict, VerifyBatch, VerifyItem, VerifyResult, Welcome,
 };
-use ixi_link_server::core::{Action, DispatchConfig, LinkCore, ResultError, job_id_of};
+use ixi_link_server::core::{
+    Action, DispatchConfig, LinkCore, LocalVerify, ResultError, job_id_of,
+};
 use ixi_link_server::source::{Challenge, ForwardOutcome, NodeState, VerifyWork};
 
 use crate::support::find_solutions;
@@ -267,8 +269,20 @@ fn work(n: usize) -> Vec<VerifyWork> {
                 message: (i as u64).to_le_bytes().to_vec(),
                 signature: vec![3; 256],
             },
-            expected: !i.is_multiple_of(3),
+            ticket: i as u64,
         })
+        .collect()
+}
+
+/// Every `(ticket, verdict)` handed back in `actions`.
+fn verified(actions: &[Action]) -> Vec<(u64, bool)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Verified { results } => Some(results.clone()),
+            _ => None,
+        })
+        .flatten()
         .collect()
 }
 
@@ -301,6 +315,7 @@ fn batches_follow_rates_and_a_dropped_verifier_loses_nothing() {
         in_flight: 2,
         min_deadline: Duration::from_secs(5),
         max_queued: 10_000,
+        local: LocalVerify::Never,
     };
     let mut core = LinkCore::new(config, 0);
     let t0 = Instant::now();
@@ -321,6 +336,14 @@ fn batches_follow_rates_and_a_dropped_verifier_loses_nothing() {
     a = core
         .verify_result(t0, c, &result(id, &truth(&items)))
         .unwrap();
+    // The verdicts go back under the tickets of the items, in order.
+    let back = verified(&a);
+    assert_eq!(back.len(), 50);
+    assert!(
+        back.iter()
+            .enumerate()
+            .all(|(i, (t, v))| *t == i as u64 && *v != i.is_multiple_of(3))
+    );
     let next = batches(&a);
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].0, 1);
@@ -356,7 +379,6 @@ fn batches_follow_rates_and_a_dropped_verifier_loses_nothing() {
     let s = core.stats();
     assert_eq!(s.signatures_verified, 50);
     assert_eq!(s.batches_redispatched, 3);
-    assert_eq!(s.verdict_mismatches, 0);
 }
 
 #[test]
@@ -387,20 +409,23 @@ fn a_missed_deadline_moves_the_batch_and_every_signature_is_answered_once() {
         moved.iter().any(|(_, _, items)| *items == first[0].2),
         "{moved:?}"
     );
-    // Answer everything, with one wrong verdict; the slow verifier's late answer is ignored.
-    core.verify_result(t0, 1, &result(first[0].1, &truth(&first[0].2)))
-        .unwrap();
+    // Answer everything; the slow verifier's late answer is ignored.
+    let mut back = verified(
+        &core
+            .verify_result(t0, 1, &result(first[0].1, &truth(&first[0].2)))
+            .unwrap(),
+    );
+    assert!(back.is_empty(), "a late answer hands back nothing");
     let mut pending: Vec<_> = joined.into_iter().chain(moved).collect();
-    let mut wrong = true;
     while let Some((conn, id, items)) = pending.pop() {
-        let mut v = truth(&items);
-        if wrong {
-            v[0] = !v[0];
-            wrong = false;
-        }
         let a = core
-            .verify_result(t0 + Duration::from_secs(3), conn, &result(id, &v))
+            .verify_result(
+                t0 + Duration::from_secs(3),
+                conn,
+                &result(id, &truth(&items)),
+            )
             .unwrap();
+        back.extend(verified(&a));
         pending.extend(batches(&a));
     }
     let s = core.stats();
@@ -408,6 +433,103 @@ fn a_missed_deadline_moves_the_batch_and_every_signature_is_answered_once() {
         s.signatures_verified, 20,
         "each signature counted exactly once"
     );
-    assert_eq!(s.verdict_mismatches, 1);
+    back.sort_unstable();
+    let expected: Vec<(u64, bool)> = (0..20u64).map(|i| (i, !i.is_multiple_of(3))).collect();
+    assert_eq!(
+        back, expected,
+        "every ticket answered once, with its verdict"
+    );
     assert_eq!(s.signatures_queued, 0);
+}
+
+fn local_batches(actions: &[Action]) -> Vec<(u64, Vec<VerifyItem>)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::VerifyLocally { batch_id, items } => Some((*batch_id, items.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn without_a_verifier_the_link_verifies_locally_unless_told_never() {
+    let t0 = Instant::now();
+    // auto: local while no verifier is connected, one batch at a time, nothing dropped.
+    let mut core = LinkCore::new(
+        DispatchConfig {
+            min_batch: 4,
+            max_batch: 8,
+            ..DispatchConfig::default()
+        },
+        0,
+    );
+    let local = local_batches(&core.add_verify_work(t0, work(12)));
+    assert_eq!(local.len(), 1);
+    assert_eq!(local[0].1.len(), 8);
+    assert!(local_batches(&core.add_verify_work(t0, Vec::new())).is_empty());
+    let a = core.local_result(t0, local[0].0, &truth(&local[0].1));
+    assert_eq!(verified(&a).len(), 8);
+    let rest = local_batches(&a);
+    assert_eq!(rest.len(), 1, "the rest goes next");
+    // A verifier connects: the rest after the local batch goes to it.
+    core.connected(1, [1; 32]);
+    core.hello(t0, 1, &hello(Role::Verifier, 100.0));
+    let a = core.local_result(t0, rest[0].0, &truth(&rest[0].1));
+    assert_eq!(verified(&a).len(), 4);
+    let s = core.stats();
+    assert_eq!(
+        (s.signatures_verified, s.signatures_verified_locally),
+        (12, 12)
+    );
+    let a = core.add_verify_work(t0, work(5));
+    assert!(local_batches(&a).is_empty());
+    assert_eq!(batches(&a).len(), 1, "a connected verifier gets the work");
+
+    // never: the work waits for a verifier.
+    let mut core = LinkCore::new(
+        DispatchConfig {
+            local: LocalVerify::Never,
+            ..DispatchConfig::default()
+        },
+        0,
+    );
+    assert!(core.add_verify_work(t0, work(5)).is_empty());
+    assert_eq!(core.stats().signatures_queued, 5);
+    core.connected(1, [1; 32]);
+    assert_eq!(
+        batches(&core.hello(t0, 1, &hello(Role::Verifier, 100.0))).len(),
+        1
+    );
+
+    // always: verifiers get nothing.
+    let mut core = LinkCore::new(
+        DispatchConfig {
+            local: LocalVerify::Always,
+            ..DispatchConfig::default()
+        },
+        0,
+    );
+    core.connected(1, [1; 32]);
+    core.hello(t0, 1, &hello(Role::Verifier, 100.0));
+    let a = core.add_verify_work(t0, work(5));
+    assert!(batches(&a).is_empty());
+    assert_eq!(local_batches(&a).len(), 1);
+
+    // A full queue names the refused tickets: none is dropped silently.
+    let mut core = LinkCore::new(
+        DispatchConfig {
+            local: LocalVerify::Never,
+            max_queued: 3,
+            ..DispatchConfig::default()
+        },
+        0,
+    );
+    let a = core.add_verify_work(t0, work(5));
+    assert!(
+        a.contains(&Action::Refused {
+            tickets: vec![3, 4]
+        }),
+        "{a:?}"
+    );
 }

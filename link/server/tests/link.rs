@@ -7,22 +7,27 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use ixi_formats::number::IxiNumber;
+use ixi_link_audit::{Auditor, FindingKind, RetryPolicy, Rules};
 use ixi_link_proto::session::codes;
 use ixi_link_proto::{
     ErrorMessage, Event, Hello, Job, Message, PROTOCOL_VERSION, Role, Session, SessionConfig,
-    Solution, SolutionVerdict, Verdict, VerifyBatch, VerifyItem, VerifyResult,
+    Solution, SolutionVerdict, Verdict, VerifyBatch, VerifyResult,
 };
-use ixi_link_server::core::LinkStats;
+use ixi_link_server::core::{LinkStats, LocalVerify};
 use ixi_link_server::gateway::{Gateway, GatewayConfig};
-use ixi_link_server::source::{Challenge, ForwardOutcome, NodeSource, NodeState, VerifyWork};
-use ixi_link_server::{LinkServer, ServerConfig};
+use ixi_link_server::shadow::ShadowConfig;
+use ixi_link_server::source::{Challenge, ForwardOutcome, NodeSource, NodeState};
+use ixi_link_server::{LinkExtras, LinkServer, ServerConfig};
 use ixi_link_transport::transport::{self, FramedStream};
 use ixi_link_transport::{AuthorizedPins, Identity};
 use ixi_link_worker::client::{
     Backoff, Disconnect, LinkUpdate, WorkerHandle, WorkerOptions, spawn_worker,
 };
-
+use ixi_node_api::{ClientConfig, NodeClient};
+use ixi_test_support::chain::{Shape, TestChain};
+use ixi_test_support::node::NodeStandIn;
 use ixi_test_support::udp_relay::UdpRelay;
+use ixi_verifier::KeyCache;
 
 use crate::gateway::behaviour;
 use crate::support::{StandIn, find_solutions};
@@ -271,12 +276,10 @@ async fn unauthorized_and_malformed_workers_do_not_disturb_the_others() {
     link.shutdown().await;
 }
 
-/// A node that mines one fixed block and hands out a fixed set of signatures once.
-struct FixedWork {
-    work: Mutex<Option<Vec<VerifyWork>>>,
-}
+/// A node that mines one fixed block; its blocks come from the stand-in of the block API.
+struct FixedChallenge;
 
-impl NodeSource for FixedWork {
+impl NodeSource for FixedChallenge {
     type Error = std::convert::Infallible;
 
     async fn poll(&self) -> NodeState {
@@ -290,44 +293,58 @@ impl NodeSource for FixedWork {
     async fn forward(&self, _: u64, _: &[u8], _: &IxiNumber) -> ForwardOutcome<Self::Error> {
         ForwardOutcome::Taken
     }
-
-    fn take_verify_work(&self) -> Vec<VerifyWork> {
-        self.work.lock().unwrap().take().unwrap_or_default()
-    }
-}
-
-fn truth_of(item: &VerifyItem) -> bool {
-    !item.message[0].is_multiple_of(4)
 }
 
 #[tokio::test]
-async fn a_verifier_killed_mid_batch_loses_nothing_and_nothing_counts_twice() {
-    let work: Vec<VerifyWork> = (0..40u8)
-        .map(|i| {
-            let item = VerifyItem {
-                key: vec![2; 272],
-                message: vec![i; 44],
-                signature: vec![i; 256],
-            };
-            VerifyWork {
-                expected: truth_of(&item),
-                item,
-            }
-        })
-        .collect();
-    let source = Arc::new(FixedWork {
-        work: Mutex::new(Some(work)),
-    });
+async fn a_verifier_killed_mid_batch_during_shadow_verification_loses_nothing() {
+    // Blocks 100..=106 with 6 signatures and 3 transactions each (36 RSA items from block
+    // 101 on, plus transactions of block 100), two of them broken.
+    let floor = IxiNumber::from_whole(1000);
+    let mut chain = TestChain::build(
+        100,
+        7,
+        Shape {
+            signatures: 6,
+            transactions: 3,
+            distinct_solutions: false,
+        },
+        &floor,
+    );
+    chain.break_block_signature(102, 4);
+    chain.break_transaction_signature(104, 1);
+    let node = NodeStandIn::start(chain).await;
+    node.state.lock().unwrap().height = 111;
+    let client = NodeClient::new(&ClientConfig::new(&node.url)).unwrap();
+    let auditor = Arc::new(Auditor::new(
+        client,
+        Rules { floor },
+        RetryPolicy::default(),
+    ));
+    let mut shadow = ShadowConfig::new(auditor);
+    shadow.start_at = Some(100);
+    shadow.poll_interval = Duration::from_millis(50);
     let link_id = Identity::generate("ixi-link").unwrap();
     let doomed_id = Identity::generate("doomed").unwrap();
     let steady_id = Identity::generate("steady").unwrap();
-    let link = start_link(
+    let pins = Arc::new(RwLock::new(AuthorizedPins::from_pins([
+        doomed_id.pin(),
+        steady_id.pin(),
+    ])));
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+    config.dispatch.local = LocalVerify::Never;
+    config.dispatch.min_batch = 16;
+    let link = LinkServer::start_with(
         &link_id,
-        &[&doomed_id, &steady_id],
-        source,
-        "127.0.0.1:0".parse().unwrap(),
+        pins,
+        Arc::new(FixedChallenge),
+        config,
+        LinkExtras {
+            shadow: Some(shadow),
+            local_backend: None,
+        },
     )
-    .await;
+    .await
+    .unwrap();
 
     // The doomed verifier: a raw session that takes its batches and never answers.
     let connection = transport::connect(link.local_addr().unwrap(), &doomed_id, link_id.pin())
@@ -345,9 +362,9 @@ async fn a_verifier_killed_mid_batch_loses_nothing_and_nothing_counts_twice() {
             measured_rate: 32.0,
         },
     );
-    let mut held = 0;
+    let (mut held, mut batches) = (0, 0);
     tokio::time::timeout(WAIT, async {
-        while held < 32 {
+        while batches < 2 {
             while let Some(frame) = session.poll_transmit() {
                 stream.write(&frame).await.unwrap();
             }
@@ -356,43 +373,71 @@ async fn a_verifier_killed_mid_batch_loses_nothing_and_nothing_counts_twice() {
             while let Some(e) = session.poll_event() {
                 if let Event::Message(Message::VerifyBatch(batch)) = e {
                     held += batch.items.len();
+                    batches += 1;
                 }
             }
         }
     })
     .await
     .expect("the doomed verifier gets its batches");
-    assert_eq!(held, 32, "two batches of 16 in flight");
+    assert!(held > 0 && held < 57, "{held} items held in two batches");
 
-    // The steady verifier answers everything it gets, truthfully.
+    // The steady verifier verifies everything it gets, for real.
     let mut steady = worker(&steady_id, &link, &link_id, Role::Verifier);
     let answered = Arc::new(Mutex::new(0usize));
     let tx = steady.sender();
     let count = Arc::clone(&answered);
     let answering = tokio::spawn(async move {
+        let cache = KeyCache::default();
+        let backend = ixi_verifier::backend::create(
+            ixi_verifier::backend::BackendKind::Scalar,
+            &ixi_kernels::cpu::CpuFeatures::detect(),
+            1,
+        )
+        .unwrap();
         while let Some(update) = steady.recv().await {
             if let LinkUpdate::Received(Message::VerifyBatch(VerifyBatch { batch_id, items })) =
                 update
             {
                 *count.lock().unwrap() += items.len();
-                let verdicts = items.iter().map(truth_of).collect();
+                let keyed: Vec<(&[u8], &[u8], &[u8])> = items
+                    .iter()
+                    .map(|i| (&i.key[..], &i.message[..], &i.signature[..]))
+                    .collect();
+                let verdicts = cache.verdicts(&keyed, backend.as_ref());
                 let _ = tx.send(VerifyResult { batch_id, verdicts }.into());
             }
         }
     });
-    wait_stats(&link, |s| s.signatures_verified == 8).await;
+    // 3 transactions in block 100, then 6 + 3 per block: 57 items.
+    wait_stats(&link, |s| s.signatures_verified >= 1).await;
 
     // Kill the doomed verifier mid-batch: its 32 go to the steady one.
     connection.close(0u32.into(), b"killed");
-    let s = wait_stats(&link, |s| s.signatures_verified >= 40).await;
+    let s = wait_stats(&link, |s| {
+        s.shadow.as_ref().is_some_and(|sh| sh.blocks_audited == 7)
+    })
+    .await;
     assert_eq!(
-        s.signatures_verified, 40,
+        s.signatures_verified, 57,
         "every signature answered exactly once"
     );
-    assert_eq!(s.verdict_mismatches, 0);
     assert_eq!(s.batches_redispatched, 2);
     assert_eq!(s.signatures_queued, 0);
-    assert_eq!(*answered.lock().unwrap(), 40);
+    assert_eq!(*answered.lock().unwrap(), 57);
+    let report = link.shadow().unwrap().report();
+    let found: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| (f.block, f.kind, f.index, f.node_confirms))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (102, FindingKind::BlockSignature, Some(4), Some(true)),
+            (104, FindingKind::Transaction, Some(1), Some(true)),
+        ]
+    );
     answering.abort();
     link.shutdown().await;
 }
@@ -544,5 +589,80 @@ async fn a_stopping_worker_delivers_what_it_found_while_the_link_was_away() {
     // It reached the node, and the link's answer ended the wait.
     assert_eq!(node.state.lock().unwrap().submissions, 1);
     wait_stats(&link, |s| s.solutions_accepted == 1).await;
+    link.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_bad_block_from_the_node_is_an_error_and_the_link_serves_on() {
+    let floor = IxiNumber::from_whole(1000);
+    let chain = TestChain::build(
+        200,
+        4,
+        Shape {
+            signatures: 2,
+            transactions: 1,
+            distinct_solutions: false,
+        },
+        &floor,
+    );
+    let node = NodeStandIn::start(chain).await;
+    {
+        let mut state = node.state.lock().unwrap();
+        state.height = 208;
+        state.answers.insert(
+            202,
+            ixi_test_support::node::Answer::RawResult(r#"{"Block Number": "202"}"#.into()),
+        );
+    }
+    let mut client = ClientConfig::new(&node.url);
+    client.timeout = Duration::from_secs(2);
+    let auditor = Arc::new(Auditor::new(
+        NodeClient::new(&client).unwrap(),
+        Rules { floor },
+        RetryPolicy::default(),
+    ));
+    let mut shadow = ShadowConfig::new(auditor);
+    shadow.start_at = Some(200);
+    shadow.poll_interval = Duration::from_millis(50);
+    let link_id = Identity::generate("ixi-link").unwrap();
+    let miner_id = Identity::generate("miner").unwrap();
+    let pins = Arc::new(RwLock::new(AuthorizedPins::from_pins([miner_id.pin()])));
+    let link = LinkServer::start_with(
+        &link_id,
+        pins,
+        Arc::new(FixedChallenge),
+        ServerConfig::new("127.0.0.1:0".parse().unwrap()),
+        LinkExtras {
+            shadow: Some(shadow),
+            local_backend: Some(
+                ixi_verifier::backend::create(
+                    ixi_verifier::backend::BackendKind::Scalar,
+                    &ixi_kernels::cpu::CpuFeatures::detect(),
+                    1,
+                )
+                .unwrap()
+                .into(),
+            ),
+        },
+    )
+    .await
+    .unwrap();
+    // Verified on the link's own threads (no verifier connected); block 202 is an error.
+    let s = wait_stats(&link, |s| {
+        s.shadow
+            .as_ref()
+            .is_some_and(|sh| sh.blocks_audited == 3 && sh.block_errors == 1)
+    })
+    .await;
+    let shadow = s.shadow.unwrap();
+    assert_eq!(shadow.findings, 0);
+    assert_eq!(s.signatures_verified, s.signatures_verified_locally);
+    assert_eq!(s.signatures_verified, 1 + 3 + 3, "blocks 200, 201 and 203");
+    assert!(!link.shadow().unwrap().report().audited.contains(&202));
+    // Miners are served all along.
+    let mut miner = worker(&miner_id, &link, &link_id, Role::Miner);
+    let (_, prefix, _) = job(&mut miner).await;
+    assert_eq!(prefix, vec![1; 100]);
+    miner.shutdown().await;
     link.shutdown().await;
 }

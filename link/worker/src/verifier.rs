@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use ixi_link_proto::{Message, Role, Stats, VerifyBatch, VerifyItem, VerifyResult};
 use ixi_link_transport::Identity;
+use ixi_verifier::KeyCache;
 use ixi_verifier::backend::VerifyBackend;
-use ixi_verifier::{Batch, KeyCache};
 use tokio::sync::{mpsc, watch};
 
 use crate::client::{LinkUpdate, WorkerOptions, spawn_worker};
@@ -41,20 +41,11 @@ pub fn verify_items(
     cache: &KeyCache,
     backend: &dyn VerifyBackend,
 ) -> Vec<bool> {
-    let keys: Vec<_> = items.iter().map(|i| cache.get(&i.key).ok()).collect();
-    let mut batch = Batch::new();
-    let mut positions = Vec::with_capacity(items.len());
-    for (index, (item, key)) in items.iter().zip(&keys).enumerate() {
-        if let Some(key) = key {
-            batch.push(key, &item.message, &item.signature);
-            positions.push(index);
-        }
-    }
-    let mut verdicts = vec![false; items.len()];
-    for (index, ok) in positions.into_iter().zip(batch.verdicts(backend)) {
-        verdicts[index] = ok;
-    }
-    verdicts
+    let keyed: Vec<(&[u8], &[u8], &[u8])> = items
+        .iter()
+        .map(|i| (&i.key[..], &i.message[..], &i.signature[..]))
+        .collect();
+    cache.verdicts(&keyed, backend)
 }
 
 /// Runs `backend` for the link in `options` until `shutdown` turns true.

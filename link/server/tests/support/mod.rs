@@ -9,7 +9,7 @@ use base64::Engine as _;
 use ixi_formats::difficulty;
 use ixi_formats::number::IxiNumber;
 use ixi_formats::solution;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpListener;
 
 /// `count` nonces of `len` bytes meeting `min` on `prefix`, with their difficulties, found on
@@ -104,15 +104,11 @@ impl StandIn {
                 };
                 let state = Arc::clone(&shared);
                 tokio::spawn(async move {
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 4096];
-                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match socket.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    let request = String::from_utf8_lossy(&buf).into_owned();
+                    let Some(request) =
+                        ixi_test_support::node::read_request_head(&mut socket).await
+                    else {
+                        return;
+                    };
                     let delay = state.lock().unwrap().behaviour.delay;
                     tokio::time::sleep(delay).await;
                     let (status, body) = answer(&state, &request);

@@ -1,15 +1,29 @@
 //! A minimal HTTP/1.1 client for the node's localhost API: plain `http://`, one request per
 //! connection (`Connection: close`), Content-Length, chunked or read-to-close bodies, an
-//! overall timeout. The node's API is a local, unencrypted JSON endpoint; a general-purpose
-//! client (and its TLS stack) would add much and buy nothing here.
+//! overall timeout, and a body limit per request. The node's API is a local, unencrypted JSON
+//! endpoint; a general-purpose client (and its TLS stack) would add much and buy nothing here.
+//!
+//! Every response is bounded while it is read: a Content-Length above the caller's limit is
+//! refused before any of the body is read, and a chunked or read-to-close body is refused as
+//! soon as more than the limit has arrived, so a misbehaving node cannot make the client buffer
+//! more than `limit` (plus the chunk framing) bytes.
 
 use std::time::Duration;
 
 use base64::Engine as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-/// Largest response body taken (the node's status is a few kilobytes).
-const MAX_RESPONSE: usize = 8 << 20;
+/// The default body limit: the node's status, challenge, wallet and single blocks are a few
+/// kilobytes.
+pub const DEFAULT_BODY_LIMIT: usize = 8 << 20;
+
+/// Largest response head (status line and headers).
+const MAX_HEAD: usize = 64 << 10;
+
+/// Allowance for chunked framing (sizes and CRLFs) beyond the body limit.
+fn framing_allowance(limit: usize) -> usize {
+    limit / 8 + 4096
+}
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +51,12 @@ pub enum HttpError {
     /// The answer is not HTTP.
     #[error("malformed HTTP response: {0}")]
     Malformed(&'static str),
+    /// The body is larger than the limit of this request.
+    #[error("response body larger than the {limit}-byte limit of this request")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
 }
 
 /// HTTP Basic credentials of the node's API. `Debug` shows the user, never the password.
@@ -130,22 +150,34 @@ impl HttpTarget {
         self
     }
 
-    /// `GET base/method?query` (the query already encoded).
+    /// `GET base/method?query` (the query already encoded), the body at most `limit` bytes.
     ///
     /// # Errors
-    /// [`HttpError`] for transport failures; any status code is a response.
-    pub async fn get(&self, method: &str, query: &str) -> Result<HttpResponse, HttpError> {
+    /// [`HttpError`] for transport failures and bodies over `limit`; any status code is a
+    /// response.
+    pub async fn get(
+        &self,
+        method: &str,
+        query: &str,
+        limit: usize,
+    ) -> Result<HttpResponse, HttpError> {
         let path = if query.is_empty() {
             format!("{}/{method}", self.base_path)
         } else {
             format!("{}/{method}?{query}", self.base_path)
         };
-        tokio::time::timeout(self.timeout, self.exchange(&path))
+        tokio::time::timeout(self.timeout, self.exchange(&path, limit))
             .await
             .map_err(|_| HttpError::Timeout(self.timeout))?
     }
 
-    async fn exchange(&self, path: &str) -> Result<HttpResponse, HttpError> {
+    /// The per-request timeout.
+    #[must_use]
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    async fn exchange(&self, path: &str, limit: usize) -> Result<HttpResponse, HttpError> {
         let host = self.host.trim_start_matches('[').trim_end_matches(']');
         let mut stream = tokio::net::TcpStream::connect((host, self.port))
             .await
@@ -163,23 +195,95 @@ impl HttpTarget {
         }
         request.push_str("\r\n");
         stream.write_all(request.as_bytes()).await?;
+        // The head first: its Content-Length decides before the body is read.
         let mut raw = Vec::new();
-        (&mut stream)
-            .take(MAX_RESPONSE as u64 + 64 * 1024)
-            .read_to_end(&mut raw)
-            .await?;
-        parse_response(&raw)
+        let mut chunk = vec![0u8; 64 << 10];
+        let head_end = loop {
+            if let Some(end) = find(&raw, b"\r\n\r\n") {
+                break end;
+            }
+            if raw.len() > MAX_HEAD {
+                return Err(HttpError::Malformed("headers too long"));
+            }
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Err(HttpError::Malformed("no end of headers"));
+            }
+            raw.extend_from_slice(&chunk[..n]);
+        };
+        let head = parse_head(&raw[..head_end])?;
+        let body_start = head_end + 4;
+        // The most raw body bytes this response may take.
+        let max_raw = match head.content_length {
+            Some(n) if n > limit => return Err(HttpError::TooLarge { limit }),
+            Some(n) => n,
+            None if head.chunked => limit + framing_allowance(limit),
+            None => limit,
+        };
+        while raw.len() - body_start < max_raw.saturating_add(1) {
+            if head
+                .content_length
+                .is_some_and(|n| raw.len() - body_start >= n)
+            {
+                break;
+            }
+            let want = (max_raw + 1 - (raw.len() - body_start)).min(chunk.len());
+            let n = stream.read(&mut chunk[..want]).await?;
+            if n == 0 {
+                break;
+            }
+            raw.extend_from_slice(&chunk[..n]);
+        }
+        if head.content_length.is_none() && raw.len() - body_start > max_raw {
+            return Err(HttpError::TooLarge { limit });
+        }
+        finish_response(&head, &raw[body_start..], limit)
     }
 }
 
-/// Parses a complete HTTP/1.x response.
+/// The parts of a response head this client uses.
+struct Head {
+    status: u16,
+    content_length: Option<usize>,
+    chunked: bool,
+}
+
+/// Parses a complete HTTP/1.x response, its body at most [`DEFAULT_BODY_LIMIT`] bytes.
 ///
 /// # Errors
-/// [`HttpError::Malformed`].
+/// [`HttpError::Malformed`], [`HttpError::TooLarge`].
 pub fn parse_response(raw: &[u8]) -> Result<HttpResponse, HttpError> {
     let malformed = HttpError::Malformed;
     let head_end = find(raw, b"\r\n\r\n").ok_or(malformed("no end of headers"))?;
-    let head = std::str::from_utf8(&raw[..head_end]).map_err(|_| malformed("headers not UTF-8"))?;
+    let head = parse_head(&raw[..head_end])?;
+    finish_response(&head, &raw[head_end + 4..], DEFAULT_BODY_LIMIT)
+}
+
+fn finish_response(head: &Head, body: &[u8], limit: usize) -> Result<HttpResponse, HttpError> {
+    let malformed = HttpError::Malformed;
+    let body = if head.chunked {
+        dechunk(body, limit)?
+    } else if let Some(n) = head.content_length {
+        if n > limit {
+            return Err(HttpError::TooLarge { limit });
+        }
+        body.get(..n)
+            .ok_or(malformed("body shorter than Content-Length"))?
+            .to_vec()
+    } else if body.len() > limit {
+        return Err(HttpError::TooLarge { limit });
+    } else {
+        body.to_vec()
+    };
+    Ok(HttpResponse {
+        status: head.status,
+        body,
+    })
+}
+
+fn parse_head(raw: &[u8]) -> Result<Head, HttpError> {
+    let malformed = HttpError::Malformed;
+    let head = std::str::from_utf8(raw).map_err(|_| malformed("headers not UTF-8"))?;
     let mut lines = head.split("\r\n");
     let status_line = lines.next().ok_or(malformed("empty response"))?;
     let mut parts = status_line.split(' ');
@@ -207,23 +311,14 @@ pub fn parse_response(raw: &[u8]) -> Result<HttpResponse, HttpError> {
             chunked = value.to_ascii_lowercase().contains("chunked");
         }
     }
-    let body = &raw[head_end + 4..];
-    let body = if chunked {
-        dechunk(body)?
-    } else if let Some(n) = content_length {
-        if n > MAX_RESPONSE {
-            return Err(malformed("body too large"));
-        }
-        body.get(..n)
-            .ok_or(malformed("body shorter than Content-Length"))?
-            .to_vec()
-    } else {
-        body.to_vec()
-    };
-    Ok(HttpResponse { status, body })
+    Ok(Head {
+        status,
+        content_length: if chunked { None } else { content_length },
+        chunked,
+    })
 }
 
-fn dechunk(mut body: &[u8]) -> Result<Vec<u8>, HttpError> {
+fn dechunk(mut body: &[u8], limit: usize) -> Result<Vec<u8>, HttpError> {
     let malformed = HttpError::Malformed;
     let mut out = Vec::new();
     loop {
@@ -236,8 +331,8 @@ fn dechunk(mut body: &[u8]) -> Result<Vec<u8>, HttpError> {
         if size == 0 {
             return Ok(out);
         }
-        if out.len() + size > MAX_RESPONSE {
-            return Err(malformed("body too large"));
+        if out.len().saturating_add(size) > limit {
+            return Err(HttpError::TooLarge { limit });
         }
         out.extend_from_slice(body.get(..size).ok_or(malformed("truncated chunk"))?);
         body = body
