@@ -21,6 +21,7 @@ pub mod backend;
 mod batch;
 mod cache;
 pub mod context;
+mod digest;
 mod error;
 mod item;
 mod key;
