@@ -1,7 +1,8 @@
 //! `ixi-verifier devices`.
 
-use ixi_cli_common::devices::BackendReport;
+use ixi_cli_common::devices::{BackendReport, GpuReport};
 use ixi_kernels::cpu::CpuFeatures;
+use ixi_kernels::select::BackendKind as _;
 use ixi_verifier::backend::{BackendChoice, BackendKind};
 
 use super::DevicesArgs;
@@ -9,11 +10,22 @@ use super::DevicesArgs;
 pub(super) fn run(args: &DevicesArgs) -> anyhow::Result<()> {
     let features = CpuFeatures::detect();
     let auto = BackendChoice::Auto.resolve(&features)?;
-    let report = BackendReport::new(features, &BackendKind::ALL, auto);
+    // Every kind, wgpu included: CI forces each available one in turn.
+    let report = BackendReport::new(features, &BackendKind::KINDS, auto);
+    let gpus = GpuReport::discover();
     if args.json {
-        println!("{}", serde_json::Value::Object(report.json()));
-    } else {
-        print!("{}", report.text());
+        let mut out = report.json();
+        out.insert("gpus".into(), gpus.json());
+        println!("{}", serde_json::Value::Object(out));
+        return Ok(());
     }
+    print!("{}", report.text());
+    print!(
+        "{}",
+        gpus.text(
+            "--backend wgpu uses the first hardware adapter, else the first; auto never does",
+            BackendKind::Wgpu.unsupported_reason(&features)
+        )
+    );
     Ok(())
 }

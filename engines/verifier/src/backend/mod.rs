@@ -34,10 +34,10 @@ pub enum BackendError {
     /// The worker pool could not start.
     #[error("could not start {0} worker threads")]
     Threads(usize),
-    /// The GPU adapter could not be opened, or its pipeline was rejected.
+    /// The GPU could not be opened, its pipeline was rejected, or its warm-up failed.
     #[cfg(feature = "gpu")]
     #[error(transparent)]
-    Gpu(#[from] ixi_gpu::GpuError),
+    Gpu(#[from] gpu::GpuFault),
 }
 
 /// The verification backends this build knows.

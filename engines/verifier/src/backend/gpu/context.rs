@@ -4,15 +4,20 @@
 
 use std::time::Instant;
 
+use std::time::Duration;
+
 use ixi_gpu::{Device, GpuError};
 use ixi_kernels::rsa_wgsl::{
-    DEFAULT_WORKGROUP_SIZE, GpuItem, GpuKey, GpuParams, MODULUS_WORDS, Variant,
+    DEFAULT_WORKGROUP_SIZE, GpuItem, GpuKey, GpuParams, MODULUS_WORDS, Variant, Verdict,
 };
 
-use super::WATCHDOG;
 use super::keys::KeyTable;
 use super::pace::MAX_DISPATCH;
+use super::{GpuFault, WATCHDOG};
 
+/// Longest the warm-up dispatch may take: drivers may compile the shader on its first
+/// dispatch (lavapipe does, for seconds), which the batches' watchdog must not count.
+const WARM_UP_WATCHDOG: Duration = Duration::from_secs(180);
 /// Keys the device table starts with; it doubles as keys arrive, up to the table's capacity.
 const INITIAL_KEYS: usize = 64;
 const KEY_BYTES: u64 = size_of::<GpuKey>() as u64;
@@ -57,9 +62,9 @@ pub(super) struct Context {
 }
 
 impl Context {
-    /// Opens the adapter with exactly the features `variant` needs and builds the pipeline and
-    /// buffers.
-    pub(super) fn new(adapter: &wgpu::Adapter, variant: Variant) -> Result<Self, GpuError> {
+    /// Opens the adapter with exactly the features `variant` needs, builds the pipeline and
+    /// buffers, and runs the warm-up dispatch.
+    pub(super) fn new(adapter: &wgpu::Adapter, variant: Variant) -> Result<Self, GpuFault> {
         let features = if variant.needs_int64() {
             wgpu::Features::SHADER_INT64
         } else {
@@ -119,7 +124,7 @@ impl Context {
         let slots = [slot(0), slot(1)];
         // Buffer creation is validated too: an adapter too small for them is a fault here.
         device.check()?;
-        Ok(Self {
+        let context = Self {
             device,
             layout,
             pipeline,
@@ -128,7 +133,47 @@ impl Context {
             keys_uploaded: 0,
             key_generation: None,
             slots,
-        })
+        };
+        context.warm_up(variant)?;
+        Ok(context)
+    }
+
+    /// One item against the empty key table: the shader is compiled (where the driver does
+    /// that on first use) outside any batch's watchdog, and the device shows that it runs the
+    /// kernel: the only right answer is the key-mismatch verdict.
+    fn warm_up(&self, variant: Variant) -> Result<(), GpuFault> {
+        let threads = variant.threads_for_bits(2048);
+        let limbs = threads * u32::try_from(variant.slice_limbs()).unwrap_or(u32::MAX);
+        let prepared = Prepared {
+            params: GpuParams {
+                first: 0,
+                count: 1,
+                threads,
+                limbs,
+                exponent_lo: 65_537,
+                exponent_hi: 0,
+                signature_words: 64,
+                signature_offset: 0,
+            },
+            items: vec![GpuItem {
+                key: 0,
+                digest: [0; 16],
+            }],
+            signatures: vec![1; 64],
+        };
+        let flight = self.submit(0, &prepared, true);
+        let words = self.device.read_words_after(
+            &self.slots[0].readback,
+            flight.submission,
+            1,
+            WARM_UP_WATCHDOG,
+        )?;
+        match words.as_slice() {
+            [word] if Verdict::from_word(*word) == Some(Verdict::KeyMismatch) => Ok(()),
+            _ => Err(GpuFault::WarmUp {
+                word: words.first().copied().unwrap_or(0),
+            }),
+        }
     }
 
     /// Brings the device's key table up to `table`: a new generation is uploaded from index 0,

@@ -67,7 +67,8 @@ pub use keys::MAX_KEYS;
 use pace::{Class, Pace};
 
 /// A dispatch not done within this time is a stalled device. Dispatches are sized to about
-/// 100 ms, so this is far beyond any healthy one.
+/// 100 ms, so this is far beyond any healthy one. (A new device's first dispatch, which may
+/// compile the shader, has a warm-up of its own with a longer limit.)
 pub const WATCHDOG: Duration = Duration::from_secs(20);
 /// Longest rest after consecutive faults.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -141,6 +142,12 @@ pub enum GpuFault {
     /// A dispatch's key is missing from the key table (a host error).
     #[error("a dispatch's key is missing from the GPU key table")]
     KeyTable,
+    /// The warm-up dispatch (one item, no key) did not answer "key mismatch".
+    #[error("the GPU's warm-up dispatch wrote {word:#010x}, not the key-mismatch verdict")]
+    WarmUp {
+        /// The word it wrote.
+        word: u32,
+    },
 }
 
 /// What the backend has done since it was built.
@@ -282,7 +289,8 @@ impl WgpuBackend {
     ///
     /// # Errors
     /// [`BackendError::Select`] without an adapter, [`BackendError::Gpu`] when the device or
-    /// its pipeline cannot be built, [`BackendError::Threads`] if a pool cannot start.
+    /// its pipeline cannot be built or its warm-up dispatch fails, [`BackendError::Threads`]
+    /// if a pool cannot start.
     pub fn new(
         options: WgpuOptions,
         features: &CpuFeatures,
