@@ -20,12 +20,12 @@
 //!
 //! # Host pipeline
 //!
-//! Built once per device ([`context`]): the pipeline of the variant (`u64` accumulators where
+//! Built once per device (`context`): the pipeline of the variant (`u64` accumulators where
 //! the adapter has `SHADER_INT64`, else `u32`), the key table's device copy, two dispatch slots.
 //! Per key, once: [`GpuKey`] (`n`, `R² mod n`, `n0'`), cached by modulus in a bounded table
-//! ([`keys`]) whose device copy grows as keys arrive. Per batch: items grouped by size class
+//! (`keys`) whose device copy grows as keys arrive. Per batch: items grouped by size class
 //! and exponent (the kernel's invocations of a dispatch share both), each group cut into
-//! dispatches sized to about 100 ms of the measured rate ([`pace`]); while one dispatch runs,
+//! dispatches sized to about 100 ms of the measured rate (`pace`); while one dispatch runs,
 //! the host hashes and packs the next one (on the backend's threads, SHA-512 in AVX-512 lanes
 //! where the CPU has them) and submits it, then reads the first: two dispatches in flight.
 //!
