@@ -34,6 +34,17 @@ pub async fn connect_until(
     chain: SimConfig,
     done: impl Fn(&LinkStats) -> bool,
 ) -> LinkStats {
+    connect_with_until(binary, name, &[], chain, done).await
+}
+
+/// As [`connect_until`], with `extra` arguments to `connect` (a backend, say).
+pub async fn connect_with_until(
+    binary: &str,
+    name: &str,
+    extra: &[&str],
+    chain: SimConfig,
+    done: impl Fn(&LinkStats) -> bool,
+) -> LinkStats {
     let dir = temp_dir(name);
     let out = Command::new(binary)
         .args(["init", "--data-dir", dir.to_str().unwrap(), "--json"])
@@ -69,6 +80,7 @@ pub async fn connect_until(
                 &addr,
             ])
             .args(["--link-pin", &link_id.pin().to_string(), "--threads", "1"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -62,6 +62,19 @@ impl<K: BackendKind> BackendReport<K> {
         out
     }
 
+    /// Prints `devices`' answer: one JSON object (this report's fields and `gpus`), or the text
+    /// lines of both reports (`usage` says how the command uses GPU adapters, `why_none` why
+    /// there are none).
+    pub fn print(&self, gpus: &GpuReport, json: bool, usage: &str, why_none: Option<String>) {
+        if json {
+            let mut out = self.json();
+            out.insert("gpus".into(), gpus.json());
+            println!("{}", Value::Object(out));
+        } else {
+            print!("{}{}", self.text(), gpus.text(usage, why_none));
+        }
+    }
+
     /// The text lines: the features detected, then each backend and whether it runs here.
     #[must_use]
     pub fn text(&self) -> String {

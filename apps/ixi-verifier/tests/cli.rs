@@ -251,9 +251,10 @@ fn devices_and_help() {
 
 use ixi_test_support::worker_cli as connect_support;
 
-#[tokio::test]
-async fn connect_verifies_for_a_link_with_every_verdict_right() {
-    let chain = ixi_link_server::simulate::SimConfig {
+/// A simulated chain of a block a second: 12 RSA-2048 block signatures and 2 RSA-4096
+/// transactions each, 30% corrupted.
+fn chain() -> ixi_link_server::simulate::SimConfig {
+    ixi_link_server::simulate::SimConfig {
         block_interval: std::time::Duration::from_secs(1),
         block_signatures: 12,
         transactions: 2,
@@ -261,11 +262,33 @@ async fn connect_verifies_for_a_link_with_every_verdict_right() {
         signer_keys: 2,
         wallet_keys: 1,
         ..Default::default()
-    };
+    }
+}
+
+#[tokio::test]
+async fn connect_verifies_for_a_link_with_every_verdict_right() {
     let stats = connect_support::connect_until(
         env!("CARGO_BIN_EXE_ixi-verifier"),
         "verifier",
-        chain,
+        chain(),
+        |s| s.signatures_verified >= 28,
+    )
+    .await;
+    assert_eq!(stats.verdict_mismatches, 0);
+}
+
+/// `connect --backend wgpu`: the GPU verifier serves a link like any other, every verdict
+/// right.
+#[tokio::test]
+async fn connect_verifies_for_a_link_on_the_gpu() {
+    if !gpu_or_skip("connect --backend wgpu") {
+        return;
+    }
+    let stats = connect_support::connect_with_until(
+        env!("CARGO_BIN_EXE_ixi-verifier"),
+        "verifier-gpu",
+        &["--backend", "wgpu"],
+        chain(),
         |s| s.signatures_verified >= 28,
     )
     .await;

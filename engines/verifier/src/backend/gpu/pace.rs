@@ -98,24 +98,25 @@ mod tests {
         let mut pace = Pace::new();
         assert_eq!(pace.items_for(rsa4096), MIN_DISPATCH);
         assert_eq!(pace.items_for(rsa2048), 4 * MIN_DISPATCH);
-        // A GPU doing a million RSA-4096 a second: at most four times larger per dispatch,
-        // up to the slots' size.
-        for _ in 0..20 {
-            let items = pace.items_for(rsa4096);
-            pace.record(
-                items as f64 * rsa4096.cost(),
-                Duration::from_secs_f64(items as f64 / 1e6),
-            );
-        }
+        // Dispatches on a device doing `per_second` RSA-4096 a second: the rate each is sized
+        // by moves at most four times per dispatch; the sizes, in order.
+        let run = |pace: &mut Pace, per_second: f64| -> Vec<usize> {
+            (0..20)
+                .map(|_| {
+                    let items = pace.items_for(rsa4096);
+                    let took = Duration::from_secs_f64(items as f64 / per_second);
+                    pace.record(items as f64 * rsa4096.cost(), took);
+                    items
+                })
+                .collect()
+        };
+        // A GPU doing a million a second: up to the slots' size.
+        let sizes = run(&mut pace, 1e6);
+        assert!(sizes.windows(2).all(|w| w[1] <= 4 * w[0] + 3), "{sizes:?}");
         assert_eq!(pace.items_for(rsa4096), MAX_DISPATCH);
         // A slow device: 100 a second gives ten items per 100 ms, at least MIN_DISPATCH.
-        for _ in 0..20 {
-            let items = pace.items_for(rsa4096);
-            pace.record(
-                items as f64 * rsa4096.cost(),
-                Duration::from_secs_f64(items as f64 / 100.0),
-            );
-        }
+        let sizes = run(&mut pace, 100.0);
+        assert!(sizes.windows(2).all(|w| w[0] <= 4 * w[1] + 3), "{sizes:?}");
         assert_eq!(pace.items_for(rsa4096), MIN_DISPATCH);
         let other = Class {
             threads: 16,
