@@ -767,3 +767,41 @@ impl VerifyBackend for WgpuBackend {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_fault_retries_at_once_and_later_ones_rest_longer_up_to_a_minute() {
+        let t0 = Instant::now();
+        let mut b = Backoff::default();
+        assert!(b.ready(t0));
+        b.fault(t0);
+        assert!(b.ready(t0), "the next batch rebuilds the device");
+        b.fault(t0);
+        assert!(!b.ready(t0));
+        assert!(b.ready(t0 + Duration::from_secs(1)));
+        b.fault(t0);
+        assert!(!b.ready(t0 + Duration::from_secs(1)));
+        assert!(b.ready(t0 + Duration::from_secs(2)));
+        for _ in 0..100 {
+            b.fault(t0);
+        }
+        assert!(!b.ready(t0 + Duration::from_secs(59)));
+        assert!(b.ready(t0 + MAX_BACKOFF));
+        b.success();
+        assert!(b.ready(t0));
+    }
+
+    #[test]
+    fn audited_items_are_spread_over_the_dispatch() {
+        let mut state = 1;
+        let mut seen = [0u32; 7];
+        for _ in 0..7000 {
+            seen[pick(&mut state, 7)] += 1;
+        }
+        assert!(seen.iter().all(|&n| (800..1200).contains(&n)), "{seen:?}");
+        assert_eq!(pick(&mut state, 1), 0);
+    }
+}
