@@ -12,6 +12,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::Duration;
 
+/// Workgroups per row of a 2-D dispatch: the per-dimension limit is 65535, so larger
+/// dispatches are laid out as rows of this many.
+pub const MAX_GROUPS_X: u32 = 32_768;
+
+/// The `(x, y)` workgroup grid for `workgroups` workgroups: one row up to [`MAX_GROUPS_X`],
+/// rows of it above (a shader numbers its workgroup `x + y · num_workgroups.x` and ignores
+/// the excess of the last row).
+#[must_use]
+pub fn grid(workgroups: u64) -> (u32, u32) {
+    let x = u32::try_from(workgroups.min(u64::from(MAX_GROUPS_X))).unwrap_or(MAX_GROUPS_X);
+    let y = u32::try_from(workgroups.div_ceil(u64::from(x.max(1)))).unwrap_or(u32::MAX);
+    (x, y.max(1))
+}
+
 /// Why no GPU backend can run: what `devices` and a forced GPU backend say.
 pub const NO_ADAPTER: &str = "no GPU adapter found (a Vulkan, Metal or DX12 driver is needed; on Linux without a GPU, Mesa's lavapipe: mesa-vulkan-drivers)";
 
@@ -268,6 +282,65 @@ impl Device {
         self.check()
     }
 
+    /// A bind group of `layout` with each `(binding, buffer)` bound whole.
+    #[must_use]
+    pub fn bind_group(
+        &self,
+        layout: &wgpu::BindGroupLayout,
+        entries: &[(u32, &wgpu::Buffer)],
+    ) -> wgpu::BindGroup {
+        let entries: Vec<wgpu::BindGroupEntry<'_>> = entries
+            .iter()
+            .map(|&(binding, buffer)| wgpu::BindGroupEntry {
+                binding,
+                resource: buffer.as_entire_binding(),
+            })
+            .collect();
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout,
+            entries: &entries,
+        })
+    }
+
+    /// The first `words` little-endian words of a readback buffer whose copy went in
+    /// `submission`. Only that submission is waited for, so a dispatch submitted after it keeps
+    /// running: this is what lets a backend keep two dispatches in flight.
+    ///
+    /// # Errors
+    /// [`GpuError::Stalled`] past the watchdog, [`GpuError::Map`], [`GpuError::MapRange`],
+    /// [`GpuError::ReadbackTimeout`], or the device's fault.
+    pub fn read_words_after(
+        &self,
+        buffer: &wgpu::Buffer,
+        submission: wgpu::SubmissionIndex,
+        words: usize,
+        watchdog: Duration,
+    ) -> Result<Vec<u32>, GpuError> {
+        // At most the buffer's size, a u64.
+        let bytes = (4 * words as u64).min(buffer.size());
+        if bytes == 0 {
+            return Ok(Vec::new());
+        }
+        let (tx, rx) = mpsc::channel();
+        buffer.map_async(wgpu::MapMode::Read, ..bytes, move |r| {
+            // The receiver waits below; if it gave up, nobody needs the result.
+            let _ = tx.send(r);
+        });
+        // The buffer's last use is `submission`: its mapping resolves when that one is done.
+        self.wait(Some(submission), watchdog)?;
+        rx.recv_timeout(watchdog)
+            .map_err(|_| GpuError::ReadbackTimeout(watchdog))??;
+        let words = {
+            let view = buffer.get_mapped_range(..bytes)?;
+            view.chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect()
+        };
+        buffer.unmap();
+        Ok(words)
+    }
+
     /// Maps a readback buffer whose copy was submitted, and returns its little-endian words.
     ///
     /// # Errors
@@ -294,5 +367,27 @@ impl Device {
         };
         buffer.unmap();
         Ok(words)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_covers_every_workgroup_within_the_dimension_limit() {
+        assert_eq!(grid(0), (0, 1));
+        assert_eq!(grid(1), (1, 1));
+        assert_eq!(grid(u64::from(MAX_GROUPS_X)), (MAX_GROUPS_X, 1));
+        assert_eq!(grid(u64::from(MAX_GROUPS_X) + 1), (MAX_GROUPS_X, 2));
+        for groups in [65_535u64, 65_536, 1 << 24, 3 * u64::from(MAX_GROUPS_X) - 1] {
+            let (x, y) = grid(groups);
+            assert!(x <= 65_535 && y <= 65_535);
+            assert!(u64::from(x) * u64::from(y) >= groups);
+            assert!(
+                u64::from(x) * u64::from(y - 1) < groups,
+                "{groups}: one row too many"
+            );
+        }
     }
 }

@@ -21,6 +21,11 @@ pub trait BackendKind: Copy + Eq + fmt::Debug + fmt::Display + Send + Sync + 'st
 
     /// Why this machine cannot run the kind, or `None` if it can.
     fn unsupported_reason(self, features: &CpuFeatures) -> Option<String>;
+
+    /// Whether the kind runs on a GPU rather than on the CPU (what `devices` reports).
+    fn is_gpu(self) -> bool {
+        false
+    }
 }
 
 /// A backend request: a specific kind, or the fastest this machine supports.

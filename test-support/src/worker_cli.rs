@@ -78,12 +78,14 @@ pub fn init(binary: &str, dir: &std::path::Path) -> Pin {
     init["pin"].as_str().unwrap().parse().unwrap()
 }
 
-/// Starts `binary connect` from `dir` to the link at `addr` with one thread; killed on drop.
+/// Starts `binary connect` from `dir` to the link at `addr` with one thread and `extra`
+/// arguments (a backend, say); killed on drop.
 pub fn spawn_connect(
     binary: &str,
     dir: &std::path::Path,
     addr: &str,
     link_pin: Pin,
+    extra: &[&str],
     envs: &[(&str, &str)],
 ) -> Killed {
     Killed(
@@ -96,6 +98,7 @@ pub fn spawn_connect(
                 addr,
             ])
             .args(["--link-pin", &link_pin.to_string(), "--threads", "1"])
+            .args(extra)
             .envs(envs.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -144,11 +147,22 @@ pub async fn connect_until(
     chain: SimConfig,
     done: impl Fn(&LinkStats) -> bool,
 ) -> Reached {
+    connect_with_until(binary, name, &[], chain, done).await
+}
+
+/// As [`connect_until`], with `extra` arguments to `connect` (a backend, say).
+pub async fn connect_with_until(
+    binary: &str,
+    name: &str,
+    extra: &[&str],
+    chain: SimConfig,
+    done: impl Fn(&LinkStats) -> bool,
+) -> Reached {
     let dir = temp_dir(name);
     let worker_pin = init(binary, &dir);
     let (link_id, link, node) = link_for(worker_pin, chain).await;
     let addr = link.local_addr().unwrap().to_string();
-    let _child = spawn_connect(binary, &dir, &addr, link_id.pin(), &[]);
+    let _child = spawn_connect(binary, &dir, &addr, link_id.pin(), extra, &[]);
     let mut stats = link.stats();
     let reached = tokio::time::timeout(Duration::from_secs(90), async {
         loop {

@@ -1,4 +1,5 @@
-//! The part of `devices` both worker binaries print: CPU features and the CPU backends.
+//! The part of `devices` both worker binaries print: CPU features, the backends, and the GPU
+//! adapters wgpu finds (with the `gpu` feature; a build without it lists none).
 
 use ixi_kernels::cpu::CpuFeatures;
 use ixi_kernels::select::BackendKind;
@@ -40,7 +41,7 @@ impl<K: BackendKind> BackendReport<K> {
                 let reason = k.unsupported_reason(&self.features);
                 json!({
                     "name": k.name(),
-                    "kind": "cpu",
+                    "kind": if k.is_gpu() { "gpu" } else { "cpu" },
                     "available": reason.is_none(),
                     "reason": reason,
                     "selectedByAuto": k == self.auto,
@@ -61,6 +62,19 @@ impl<K: BackendKind> BackendReport<K> {
         out
     }
 
+    /// Prints `devices`' answer: one JSON object (this report's fields and `gpus`), or the text
+    /// lines of both reports (`usage` says how the command uses GPU adapters, `why_none` why
+    /// there are none).
+    pub fn print(&self, gpus: &GpuReport, json: bool, usage: &str, why_none: Option<String>) {
+        if json {
+            let mut out = self.json();
+            out.insert("gpus".into(), gpus.json());
+            println!("{}", Value::Object(out));
+        } else {
+            print!("{}{}", self.text(), gpus.text(usage, why_none));
+        }
+    }
+
     /// The text lines: the features detected, then each backend and whether it runs here.
     #[must_use]
     pub fn text(&self) -> String {
@@ -78,5 +92,77 @@ impl<K: BackendKind> BackendReport<K> {
             out.push_str(&format!("  {:<8} {state}\n", k.name()));
         }
         out
+    }
+}
+
+/// The GPU adapters as `devices` lists them.
+#[derive(Debug, Clone, Default)]
+pub struct GpuReport {
+    #[cfg(feature = "gpu")]
+    adapters: Vec<ixi_gpu::GpuInfo>,
+}
+
+impl GpuReport {
+    /// Every adapter wgpu finds (none without the `gpu` feature).
+    #[must_use]
+    pub fn discover() -> Self {
+        Self {
+            #[cfg(feature = "gpu")]
+            adapters: ixi_gpu::discover(),
+        }
+    }
+
+    /// The adapters as a JSON array: `index`, `name`, `backend`, `deviceType`, `driver`,
+    /// `int64`, `software` each.
+    #[must_use]
+    pub fn json(&self) -> Value {
+        #[cfg(feature = "gpu")]
+        let adapters: Vec<Value> = self
+            .adapters
+            .iter()
+            .map(|g| {
+                json!({
+                    "index": g.index,
+                    "name": g.name,
+                    "backend": g.backend,
+                    "deviceType": g.device_type,
+                    "driver": g.driver,
+                    "int64": g.int64,
+                    "software": g.software,
+                })
+            })
+            .collect();
+        #[cfg(not(feature = "gpu"))]
+        let adapters: Vec<Value> = Vec::new();
+        Value::Array(adapters)
+    }
+
+    /// The text lines: `none (why)` when there is no adapter, else one line per adapter after
+    /// a heading that says how the command uses them (`usage`).
+    #[must_use]
+    pub fn text(&self, usage: &str, why_none: Option<String>) -> String {
+        #[cfg(feature = "gpu")]
+        if !self.adapters.is_empty() {
+            let mut out = format!("GPU adapters ({usage}):\n");
+            for g in &self.adapters {
+                out.push_str(&format!(
+                    "  [{}] {} ({}, {}, driver {}){}{}\n",
+                    g.index,
+                    g.name,
+                    g.backend,
+                    g.device_type,
+                    g.driver,
+                    if g.int64 { ", 64-bit integers" } else { "" },
+                    if g.software {
+                        ", software: never fast"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            return out;
+        }
+        let _ = usage;
+        format!("GPU adapters: none ({})\n", why_none.unwrap_or_default())
     }
 }

@@ -442,6 +442,7 @@ async fn connect_notifies_the_service_manager_and_stops_cleanly_on_sigterm() {
         &dir,
         &addr,
         link_id.pin(),
+        &[],
         &[("NOTIFY_SOCKET", socket_path.to_str().unwrap())],
     );
     // Reads notifications until one holds `want`.

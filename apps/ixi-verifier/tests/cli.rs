@@ -84,7 +84,11 @@ fn verify_answers_every_line_in_order() {
         input.push_str(&format!("{line}\n"));
         expected.push(Some(case["expected"].as_bool().unwrap()));
     }
-    for backend in ["scalar", "auto"] {
+    let mut backends = vec!["scalar", "auto"];
+    if gpu_or_skip("verify --backend wgpu") {
+        backends.push("wgpu");
+    }
+    for backend in backends {
         let out = run_with_stdin(&["verify", "--backend", backend, "--batch", "7"], &input);
         assert!(
             out.status.success(),
@@ -95,7 +99,7 @@ fn verify_answers_every_line_in_order() {
         assert_eq!(got.len(), expected.len(), "one line out per line in");
         for (i, (g, want)) in got.iter().zip(&expected).enumerate() {
             match want {
-                Some(valid) => assert_eq!(g["valid"], *valid, "line {i}: {g}"),
+                Some(valid) => assert_eq!(g["valid"], *valid, "{backend} line {i}: {g}"),
                 None => assert!(
                     g["error"].as_str().is_some_and(|e| !e.is_empty()),
                     "line {i}: {g}"
@@ -150,6 +154,43 @@ fn bench_json_compares_threads_in_one_run() {
     assert!(b["opensslVerifiesPerSec"].is_null());
 }
 
+/// `bench --backend wgpu`: the GPU's rate beside the CPU backends' in the same run, with its
+/// adapter and variant, and no fault.
+#[test]
+fn bench_json_measures_the_gpu_beside_the_cpu() {
+    if !gpu_or_skip("bench --backend wgpu") {
+        return;
+    }
+    let b = bench_json(&[
+        "--backend",
+        "wgpu",
+        "--seconds",
+        "0.3",
+        "--batch",
+        "128",
+        "--threads",
+        "2",
+        "--no-openssl",
+    ]);
+    assert_eq!(b["backend"], "wgpu");
+    assert_eq!(b["batch"], 128);
+    let rate = b["verifiesPerSec"].as_f64().unwrap();
+    let scalar = b["scalarVerifiesPerSec"].as_f64().unwrap();
+    assert!(rate > 0.0 && scalar > 0.0);
+    assert!((b["ratioVsScalar"].as_f64().unwrap() - rate / scalar).abs() < 1e-9);
+    assert!(b["adapter"]["name"].is_string(), "{b}");
+    assert!(["u32", "u64"].contains(&b["variant"].as_str().unwrap()));
+    assert_eq!(b["gpuFaults"], 0);
+    assert!(b["gpuItems"].as_u64().unwrap() > 0);
+    assert_eq!(b["cpuItems"], 0, "RSA-2048 with e = 65537 runs on the GPU");
+    // IFMA beside it where the CPU has it.
+    match b["ifmaVerifiesPerSec"].as_f64() {
+        Some(ifma) => assert!((b["ratioVsIfma"].as_f64().unwrap() - rate / ifma).abs() < 1e-9),
+        None => assert_ne!(b["cpuBackend"], "ifma"),
+    }
+    assert!(b["oneThreadVerifiesPerSec"].is_null());
+}
+
 #[test]
 fn bad_options_are_clear_errors() {
     let out = verifier()
@@ -166,18 +207,42 @@ fn bad_options_are_clear_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend"));
 }
 
-#[test]
-fn devices_and_help() {
+/// `devices --json`.
+fn devices() -> Value {
     let out = verifier().args(["devices", "--json"]).output().unwrap();
     assert!(out.status.success());
-    let d = &lines(&out)[0];
+    lines(&out).swap_remove(0)
+}
+
+/// Whether `devices` lists a GPU adapter; without one the reason is printed, and under
+/// `REQUIRE_GPU=1` the test fails.
+fn gpu_or_skip(test: &str) -> bool {
+    if devices()["gpus"].as_array().is_some_and(|g| !g.is_empty()) {
+        return true;
+    }
     assert!(
-        d["backends"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|b| b["name"] == "scalar")
+        std::env::var("REQUIRE_GPU").map_or(true, |v| v != "1"),
+        "{test}: REQUIRE_GPU=1 but devices lists no GPU adapter"
     );
+    eprintln!("{test}: skipped: no GPU adapter (mesa-vulkan-drivers gives lavapipe)");
+    false
+}
+
+#[test]
+fn devices_and_help() {
+    let d = devices();
+    let backends = d["backends"].as_array().unwrap();
+    assert!(backends.iter().any(|b| b["name"] == "scalar"));
+    // wgpu is listed as a GPU kind, available exactly when an adapter is, never auto's.
+    let wgpu = backends.iter().find(|b| b["name"] == "wgpu").unwrap();
+    assert_eq!(wgpu["kind"], "gpu");
+    let gpus = d["gpus"].as_array().unwrap();
+    assert_eq!(wgpu["available"], !gpus.is_empty(), "{d}");
+    assert_eq!(wgpu["selectedByAuto"], false);
+    assert_ne!(d["auto"], "wgpu");
+    for g in gpus {
+        assert!(g["name"].is_string() && g["int64"].is_boolean() && g["software"].is_boolean());
+    }
     for sub in ["verify", "bench", "devices"] {
         let out = verifier().args([sub, "--help"]).output().unwrap();
         assert!(out.status.success(), "{sub} --help");
@@ -186,9 +251,10 @@ fn devices_and_help() {
 
 use ixi_test_support::worker_cli as connect_support;
 
-#[tokio::test]
-async fn connect_verifies_for_a_link_with_every_verdict_right() {
-    let chain = ixi_simnode::SimConfig {
+/// A simulated chain of a block every half second: 12 RSA-2048 block signatures and 4 RSA-4096
+/// transactions each, 30% corrupted.
+fn chain() -> ixi_simnode::SimConfig {
+    ixi_simnode::SimConfig {
         block_interval: std::time::Duration::from_millis(500),
         block_signatures: 12,
         transactions: 4,
@@ -196,22 +262,51 @@ async fn connect_verifies_for_a_link_with_every_verdict_right() {
         signers: 1,
         wallets: 2,
         ..Default::default()
-    };
-    // Only the connected verifier verifies (no local verification); its verdicts become the
-    // link's findings, which must be exactly the simulated node's corruptions.
+    }
+}
+
+/// Only the connected verifier verifies (no local verification); its verdicts become the
+/// link's findings, which must be exactly the simulated node's corruptions.
+fn assert_every_verdict_right(reached: &connect_support::Reached) {
+    assert_eq!(reached.stats.signatures_verified_locally, 0);
+    assert!(!reached.shadow.audited.is_empty());
+    assert_eq!(reached.mismatches(), 0, "{:?}", reached.shadow.findings);
+}
+
+#[tokio::test]
+async fn connect_verifies_for_a_link_with_every_verdict_right() {
     let reached = connect_support::connect_until(
         env!("CARGO_BIN_EXE_ixi-verifier"),
         "verifier",
-        chain,
+        chain(),
         |s| {
             s.signatures_verified >= 40
                 && s.shadow.as_ref().is_some_and(|sh| sh.blocks_audited >= 12)
         },
     )
     .await;
-    assert_eq!(reached.stats.signatures_verified_locally, 0);
-    assert!(!reached.shadow.audited.is_empty());
-    assert_eq!(reached.mismatches(), 0, "{:?}", reached.shadow.findings);
+    assert_every_verdict_right(&reached);
+}
+
+/// `connect --backend wgpu`: the GPU verifier serves a link like any other, every verdict
+/// right.
+#[tokio::test]
+async fn connect_verifies_for_a_link_on_the_gpu() {
+    if !gpu_or_skip("connect --backend wgpu") {
+        return;
+    }
+    let reached = connect_support::connect_with_until(
+        env!("CARGO_BIN_EXE_ixi-verifier"),
+        "verifier-gpu",
+        &["--backend", "wgpu"],
+        chain(),
+        |s| {
+            s.signatures_verified >= 40
+                && s.shadow.as_ref().is_some_and(|sh| sh.blocks_audited >= 4)
+        },
+    )
+    .await;
+    assert_every_verdict_right(&reached);
 }
 
 #[test]

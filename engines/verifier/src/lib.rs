@@ -16,11 +16,16 @@
 //!   the rest; items spread over the thread pool;
 //! - [`backend::IfmaBackend`]: eight signatures per AVX-512 IFMA vector, each lane with its own
 //!   key, 52-bit limbs ([`ixi_kernels::mont`]).
+//! - `backend::gpu::WgpuBackend` (the `gpu` feature, on by default): the WGSL kernel of
+//!   [`ixi_kernels::rsa_wgsl`] on a GPU through wgpu, the encoding compared on the GPU, with the
+//!   IFMA or scalar backend beside it for keys over 4096 bits, exponents over 64 bits, and any
+//!   batch a device fault interrupted.
 
 pub mod backend;
 mod batch;
 mod cache;
 pub mod context;
+mod digest;
 mod error;
 mod item;
 mod key;

@@ -3,14 +3,9 @@
 use sha2::{Digest as _, Sha512};
 
 /// DER of `DigestInfo { AlgorithmIdentifier { id-sha512, NULL }, OCTET STRING (64) }` up to
-/// the digest.
-pub const SHA512_DIGEST_INFO: [u8; 19] = [
-    0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03, 0x05,
-    0x00, 0x04, 0x40,
-];
-
-/// Shortest encoding: `00 01`, eight `FF`, `00`, the DigestInfo and the digest.
-pub const MIN_ENCODED_LEN: usize = 11 + SHA512_DIGEST_INFO.len() + 64;
+/// the digest, and the shortest encoding (`00 01`, eight `FF`, `00`, the DigestInfo, the
+/// digest): one definition, shared with the GPU kernel that builds the same encoding.
+pub use ixi_kernels::rsa_wgsl::{MIN_ENCODED_LEN, SHA512_DIGEST_INFO};
 
 /// The only encoded message a `k`-byte modulus accepts for `message`, or `None` if `k` is too
 /// small to hold one.

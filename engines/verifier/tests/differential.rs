@@ -31,8 +31,8 @@ fn aws_signer(size: KeySize) -> Signer {
 }
 
 fn own_signer(bits: u64, e: u32) -> Signer {
-    let k = crate::common::TestKey::generate(bits, e);
-    let key = VerifyingKey::from_components(&k.n.to_bytes_be(), &k.e.to_bytes_be()).unwrap();
+    let k = crate::common::TestKey::generate(bits, u64::from(e));
+    let key = k.verifying_key();
     Signer {
         key,
         sign: Box::new(move |m| k.sign(m)),

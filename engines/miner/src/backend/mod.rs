@@ -106,6 +106,10 @@ impl ixi_kernels::select::BackendKind for BackendKind {
         }
         self.kernel(features).err()
     }
+
+    fn is_gpu(self) -> bool {
+        self == BackendKind::Wgpu
+    }
 }
 
 /// Why a build without the `gpu` feature runs no GPU backend.

@@ -12,9 +12,9 @@ use rayon::prelude::*;
 
 use super::VerifyBackend;
 use super::scalar::verify_one_scalar;
+use crate::digest::sha512_into;
 use crate::item::VerifyItem;
 use crate::padding::is_encoding_of_digest;
-use sha2::{Digest as _, Sha512};
 
 /// The IFMA backend.
 #[derive(Debug)]
@@ -150,7 +150,14 @@ fn verify_vector(
         &mut results,
     );
     let messages: Vec<&[u8]> = lanes.iter().map(|&i| items[i].message).collect();
-    let digests = digests(kernel, &messages);
+    let mut digests = vec![[0u8; 64]; messages.len()];
+    // The eight messages in AVX-512 lanes beside the IFMA kernel, one by one beside the
+    // portable one.
+    let avx512 = match kernel {
+        PowKernel::Ifma(token) => Some(token.avx512()),
+        _ => None,
+    };
+    sha512_into(avx512, &messages, &mut digests);
     let mut encoded = Vec::new();
     lanes
         .iter()
@@ -162,18 +169,4 @@ fn verify_vector(
             (i, is_encoding_of_digest(&encoded, digest))
         })
         .collect()
-}
-
-/// SHA-512 of up to eight messages: all at once in AVX-512 lanes beside the IFMA kernel, one
-/// by one beside the portable one.
-fn digests(kernel: PowKernel, messages: &[&[u8]]) -> Vec<[u8; 64]> {
-    match kernel {
-        #[cfg(target_arch = "x86_64")]
-        PowKernel::Ifma(token) => {
-            let mut out = vec![[0u8; 64]; messages.len()];
-            ixi_kernels::sha512::digest8(token.avx512(), messages, &mut out);
-            out
-        }
-        _ => messages.iter().map(|m| Sha512::digest(m).into()).collect(),
-    }
 }

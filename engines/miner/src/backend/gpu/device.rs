@@ -7,8 +7,6 @@ use ixi_kernels::wgsl::{SearchParams, Variant};
 
 use super::{HIT_CAPACITY, WATCHDOG};
 
-/// Workgroups per row of a 2-D dispatch (the per-dimension limit is 65535).
-const MAX_GROUPS_X: u32 = 32_768;
 /// Most hashes one `hash_each` dispatch returns.
 pub(super) const HASH_EACH_MAX: u32 = 256;
 
@@ -85,7 +83,7 @@ impl Context {
                 hit_bytes,
                 wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             );
-            let bind_group = bind(&device, &layout, &uniform, (1, &hits));
+            let bind_group = device.bind_group(&layout, &[(0, &uniform), (1, &hits)]);
             Slot {
                 uniform,
                 hits,
@@ -124,9 +122,7 @@ impl Context {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
             pass.set_pipeline(&self.pipeline);
             pass.set_bind_group(0, &s.bind_group, &[]);
-            let groups = count.div_ceil(u64::from(self.workgroup_size));
-            let x = u32::try_from(groups.min(u64::from(MAX_GROUPS_X))).unwrap_or(MAX_GROUPS_X);
-            let y = u32::try_from(groups.div_ceil(u64::from(x))).unwrap_or(1);
+            let (x, y) = ixi_gpu::grid(count.div_ceil(u64::from(self.workgroup_size)));
             pass.dispatch_workgroups(x, y, 1);
         }
         encoder.copy_buffer_to_buffer(&s.hits, 0, &s.readback, 0, None);
@@ -140,10 +136,13 @@ impl Context {
 
     /// Waits for a dispatch; returns its candidate count and the stored counter offsets.
     pub(super) fn collect(&self, f: &InFlight) -> Result<(u32, Vec<u32>), GpuError> {
-        self.device.wait(Some(f.submission.clone()), WATCHDOG)?;
-        let words = self
-            .device
-            .read_words(&self.slots[f.slot].readback, WATCHDOG)?;
+        // Waits for this dispatch only: the other slot's keeps the GPU busy meanwhile.
+        let words = self.device.read_words_after(
+            &self.slots[f.slot].readback,
+            f.submission.clone(),
+            1 + HIT_CAPACITY as usize,
+            WATCHDOG,
+        )?;
         let count = words.first().copied().unwrap_or(0);
         let stored = usize::try_from(count.min(HIT_CAPACITY)).unwrap_or(0);
         Ok((count, words.get(1..=stored).unwrap_or_default().to_vec()))
@@ -210,11 +209,9 @@ fn build_hash_each(
         bytes,
         wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
     );
-    let bind_group = bind(
-        device,
+    let bind_group = device.bind_group(
         &pipeline.get_bind_group_layout(0),
-        &uniform,
-        (2, &out),
+        &[(0, &uniform), (2, &out)],
     );
     Ok(HashEach {
         pipeline,
@@ -223,29 +220,4 @@ fn build_hash_each(
         readback,
         bind_group,
     })
-}
-
-/// A bind group of the uniform (binding 0) and one storage buffer.
-fn bind(
-    device: &Device,
-    layout: &wgpu::BindGroupLayout,
-    uniform: &wgpu::Buffer,
-    (binding, storage): (u32, &wgpu::Buffer),
-) -> wgpu::BindGroup {
-    device
-        .device()
-        .create_bind_group(&wgpu::BindGroupDescriptor {
-            label: None,
-            layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: uniform.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding,
-                    resource: storage.as_entire_binding(),
-                },
-            ],
-        })
 }
