@@ -2,6 +2,7 @@
 //! disagreement. Exit status: 0 no findings, 1 findings, 2 an error (node unreachable after
 //! retries, a block missing or malformed, bad arguments).
 
+use crate::serve::NodeAuthArgs;
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,11 +10,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
-use ixi_cli_common::engine::{parse_backend, threads_or_all};
-use ixi_cli_common::secret::Secret;
+use ixi_cli_common::engine::{parse_backend, parse_threads, threads_or_all};
 use ixi_link_audit::runner::{self, AuditRange};
 use ixi_link_audit::{Auditor, FindingLog, RetryPolicy, Rules};
-use ixi_node_api::{ClientConfig, Credentials, NodeClient};
+use ixi_node_api::{ClientConfig, NodeClient};
 use ixi_verifier::backend::{self, BackendChoice, BackendKind};
 
 #[derive(Debug, Args)]
@@ -27,18 +27,14 @@ pub(crate) struct AuditArgs {
     /// Last block (included).
     #[arg(long)]
     to: u64,
-    /// Verification threads (default: one per core).
-    #[arg(long)]
+    /// Verification threads, 1 to 1024 (default: one per core).
+    #[arg(long, value_parser = parse_threads)]
     threads: Option<std::num::NonZeroUsize>,
     /// The verification engine.
     #[arg(long, env = "IXI_VERIFIER_BACKEND", default_value = "auto", value_parser = parse_backend::<BackendKind>)]
     backend: BackendChoice,
-    /// HTTP Basic user of the node's API.
-    #[arg(long)]
-    api_user: Option<String>,
-    /// HTTP Basic password of the node's API.
-    #[arg(long, requires = "api_user")]
-    api_password: Option<Secret>,
+    #[command(flatten)]
+    auth: NodeAuthArgs,
     /// One JSON line per finding on stdout, then a summary line.
     #[arg(long)]
     json: bool,
@@ -66,15 +62,7 @@ pub(crate) fn run(args: &AuditArgs) -> anyhow::Result<bool> {
     let engine: Arc<dyn backend::VerifyBackend> = backend::create(kind, &features, threads)?.into();
     let mut config = ClientConfig::new(&args.node);
     config.timeout = Duration::from_secs(30);
-    if let Some(user) = &args.api_user {
-        config.credentials = Some(Credentials {
-            user: user.clone(),
-            password: args
-                .api_password
-                .as_ref()
-                .map_or_else(String::new, |p| p.expose().to_owned()),
-        });
-    }
+    config.credentials = args.auth.credentials()?;
     let client = NodeClient::new(&config).context("--node")?;
     let floor: ixi_formats::number::IxiNumber = args
         .signer_floor

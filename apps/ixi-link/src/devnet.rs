@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Args;
-use ixi_cli_common::engine::parse_backend;
+use ixi_cli_common::engine::{parse_backend, parse_seconds, parse_threads};
 use ixi_link_proto::Role;
 use ixi_link_server::core::LinkStats;
 use ixi_link_server::shadow::ShadowReport;
@@ -36,7 +36,7 @@ use crate::serve::{
 #[derive(Debug, Args)]
 pub(crate) struct DevnetArgs {
     /// Stop after this many seconds (0: run until Ctrl-C).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = parse_seconds)]
     seconds: f64,
     /// Write the summary as JSON to this file on exit.
     #[arg(long)]
@@ -49,13 +49,13 @@ pub(crate) struct DevnetArgs {
     #[arg(long, env = "IXI_MINER_BACKEND", default_value = "auto", value_parser = parse_backend::<MinerKind>)]
     miner_backend: MinerChoice,
     /// The miner's threads (default: all cores but one).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_threads)]
     miner_threads: Option<NonZeroUsize>,
     /// The verifier's backend.
     #[arg(long, env = "IXI_VERIFIER_BACKEND", default_value = "auto", value_parser = parse_backend::<VerifierKind>)]
     verifier_backend: VerifierChoice,
     /// The verifier's threads.
-    #[arg(long, default_value = "1")]
+    #[arg(long, default_value = "1", value_parser = parse_threads)]
     verifier_threads: NonZeroUsize,
 }
 

@@ -2,13 +2,14 @@
 
 use std::io::IsTerminal as _;
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
-use ixi_cli_common::engine::parse_backend;
+use ixi_cli_common::engine::{parse_backend, parse_seconds, parse_threads, short};
 use ixi_cli_common::secret::Secret;
 use ixi_formats::number::IxiNumber;
 use ixi_link_audit::{Auditor, RetryPolicy, Rules};
@@ -25,8 +26,8 @@ use ixi_verifier::backend::{self as verifier_backend, BackendChoice, BackendKind
 /// Options of the simulated node, shared by `serve --simulate`, `simnode` and `devnet`.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct SimArgs {
-    /// Seconds between simulated blocks.
-    #[arg(long, default_value_t = 30.0)]
+    /// Seconds between simulated blocks, 0.1 to 86400.
+    #[arg(long, default_value_t = 30.0, value_parser = parse_block_seconds)]
     pub(crate) block_seconds: f64,
     /// Minimum difficulty of the simulated chain (decimal, consensus floor 10000000).
     #[arg(long, default_value = "10000000")]
@@ -34,11 +35,11 @@ pub(crate) struct SimArgs {
     /// When the simulated node mines: always, or the reference's windows and cooldowns.
     #[arg(long, default_value = "always", value_parser = ["always", "reference"])]
     pub(crate) mining_windows: String,
-    /// RSA-2048 block signatures per simulated block.
-    #[arg(long, default_value_t = 200)]
+    /// RSA-2048 block signatures per simulated block, 0 to 1000 (a real block's most).
+    #[arg(long, default_value_t = 200, value_parser = parse_count::<1000>)]
     pub(crate) block_signatures: usize,
-    /// RSA-4096 transaction signatures per simulated block.
-    #[arg(long, default_value_t = 40)]
+    /// RSA-4096 transaction signatures per simulated block, 0 to 10000.
+    #[arg(long, default_value_t = 40, value_parser = parse_count::<10000>)]
     pub(crate) transactions: usize,
     /// Percent of the simulated block signatures, PoW solutions, transactions and block
     /// totals made wrong (each must be reported as a finding).
@@ -51,12 +52,6 @@ pub(crate) struct SimArgs {
 
 impl SimArgs {
     pub(crate) fn config(&self) -> anyhow::Result<SimConfig> {
-        if !(self.block_seconds.is_finite() && self.block_seconds >= 0.1) {
-            anyhow::bail!(
-                "--block-seconds must be at least 0.1, got {}",
-                self.block_seconds
-            );
-        }
         let min_difficulty: IxiNumber = self
             .min_difficulty
             .parse()
@@ -95,12 +90,8 @@ pub(crate) struct ServeArgs {
     /// The Ixian node's HTTP API.
     #[arg(long, conflicts_with = "simulate", required_unless_present = "simulate", num_args = 0..=1, default_missing_value = DEFAULT_NODE_URL)]
     node: Option<String>,
-    /// HTTP Basic user of the node's API.
-    #[arg(long, requires = "node")]
-    api_user: Option<String>,
-    /// HTTP Basic password of the node's API.
-    #[arg(long, requires = "api_user")]
-    api_password: Option<Secret>,
+    #[command(flatten)]
+    auth: NodeAuthArgs,
     /// Serve a simulated node (started in-process on loopback, reached through the same
     /// gateway as a real node) instead of --node.
     #[arg(long)]
@@ -125,8 +116,8 @@ pub(crate) struct ShadowArgs {
     #[arg(long, env = "IXI_VERIFIER_BACKEND", default_value = "auto", value_parser = parse_backend::<BackendKind>)]
     pub(crate) local_backend: BackendChoice,
     /// Threads of local verification.
-    #[arg(long, default_value_t = 1)]
-    pub(crate) local_threads: usize,
+    #[arg(long, default_value = "1", value_parser = parse_threads)]
+    pub(crate) local_threads: NonZeroUsize,
     /// Do not shadow-verify the node's blocks.
     #[arg(long)]
     pub(crate) no_shadow: bool,
@@ -160,7 +151,7 @@ impl ShadowArgs {
                     .resolve(&features)
                     .context("--local-backend")?;
                 let backend: Arc<dyn verifier_backend::VerifyBackend> =
-                    verifier_backend::create(kind, &features, self.local_threads.max(1))?.into();
+                    verifier_backend::create(kind, &features, self.local_threads.get())?.into();
                 Some(backend)
             }
         };
@@ -246,13 +237,7 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<()> {
                 args.node
                     .clone()
                     .unwrap_or_else(|| DEFAULT_NODE_URL.to_owned()),
-                args.api_user.as_ref().map(|user| Credentials {
-                    user: user.clone(),
-                    password: args
-                        .api_password
-                        .as_ref()
-                        .map_or_else(String::new, |p| p.expose().to_owned()),
-                }),
+                args.auth.credentials()?,
                 Duration::from_secs(1),
                 Duration::from_secs(2),
             ),
@@ -347,4 +332,66 @@ pub(crate) fn status_line(s: &LinkStats) -> String {
         s.verifiers,
         s.signatures_verified,
     )
+}
+
+/// `--block-seconds`: 0.1 to 86400.
+fn parse_block_seconds(s: &str) -> Result<f64, String> {
+    let v = parse_seconds(s)?;
+    if (0.1..=86_400.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} seconds between blocks: must be 0.1 to 86400"))
+    }
+}
+
+/// A count from 0 to `MAX`.
+fn parse_count<const MAX: usize>(s: &str) -> Result<usize, String> {
+    s.trim()
+        .parse()
+        .ok()
+        .filter(|n| *n <= MAX)
+        .ok_or_else(|| format!("{:?}: must be 0 to {MAX}", short(s)))
+}
+
+/// How the link logs in to the node's API. The password never has to be on a command line: it
+/// can come from `IXI_LINK_API_PASSWORD`, a file, or the configuration file.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct NodeAuthArgs {
+    /// HTTP Basic user of the node's API.
+    #[arg(long)]
+    api_user: Option<String>,
+    /// HTTP Basic password of the node's API. Prefer IXI_LINK_API_PASSWORD, --api-password-file
+    /// or the configuration file: a command line is visible to every local user.
+    #[arg(
+        long,
+        env = "IXI_LINK_API_PASSWORD",
+        hide_env_values = true,
+        requires = "api_user"
+    )]
+    api_password: Option<Secret>,
+    /// A file whose first line is the node API's password (readable by this user only).
+    #[arg(long, requires = "api_user", conflicts_with = "api_password")]
+    api_password_file: Option<PathBuf>,
+}
+
+impl NodeAuthArgs {
+    /// The credentials, if a user is set.
+    pub(crate) fn credentials(&self) -> anyhow::Result<Option<Credentials>> {
+        let Some(user) = &self.api_user else {
+            return Ok(None);
+        };
+        let password = match (&self.api_password, &self.api_password_file) {
+            (Some(p), _) => p.expose().to_owned(),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("--api-password-file {}", path.display()))?;
+                text.lines().next().unwrap_or("").to_owned()
+            }
+            (None, None) => String::new(),
+        };
+        Ok(Some(Credentials {
+            user: user.clone(),
+            password,
+        }))
+    }
 }

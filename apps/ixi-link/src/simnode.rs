@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use clap::Args;
+use ixi_cli_common::engine::parse_seconds;
 use ixi_simnode::SimNode;
 
 use crate::serve::SimArgs;
@@ -14,7 +15,7 @@ pub(crate) struct SimnodeArgs {
     #[arg(long, default_value = "127.0.0.1:8081")]
     listen: SocketAddr,
     /// Stop after this many seconds (0: run until Ctrl-C).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = parse_seconds)]
     seconds: f64,
     /// Write the ledger of deliberately wrong items (JSON lines: block, kind, index) here on
     /// exit.

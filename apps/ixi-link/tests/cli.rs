@@ -481,3 +481,72 @@ async fn audit_json_reports_findings_field_by_field_and_exits_by_outcome() {
         .unwrap();
     assert_eq!(backwards.status.code(), Some(2));
 }
+
+#[test]
+fn numeric_flags_out_of_range_are_refused_without_a_panic() {
+    for args in [
+        &["devnet", "--seconds", "1e300"][..],
+        &["devnet", "--miner-threads", "100000"],
+        &["devnet", "--verifier-threads", "0"],
+        &["devnet", "--block-seconds", "0.01"],
+        &["devnet", "--block-signatures", "1001"],
+        &[
+            "audit",
+            "--node",
+            "http://127.0.0.1:1",
+            "--from",
+            "1",
+            "--to",
+            "2",
+            "--threads",
+            "4294967296",
+        ],
+        &["simnode", "--listen", "127.0.0.1:0", "--seconds", "-5"],
+    ] {
+        let out = run(args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn the_node_password_never_needs_a_command_line() {
+    let dir = temp_dir("password");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("password");
+    std::fs::write(&file, "hunter2\n").unwrap();
+    // From a file, and from the environment: a node that is not there is the only error left.
+    for (args, env) in [
+        (
+            vec![
+                "--api-user",
+                "u",
+                "--api-password-file",
+                file.to_str().unwrap(),
+            ],
+            None,
+        ),
+        (vec!["--api-user", "u"], Some("hunter2")),
+    ] {
+        let mut cmd = link();
+        cmd.args([
+            "audit",
+            "--node",
+            "http://127.0.0.1:9",
+            "--from",
+            "1",
+            "--to",
+            "1",
+        ]);
+        cmd.args(&args);
+        if let Some(p) = env {
+            cmd.env("IXI_LINK_API_PASSWORD", p);
+        }
+        let out = cmd.output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
