@@ -189,6 +189,9 @@ impl SearchBackend for Liar {
     fn name(&self) -> &'static str {
         "liar"
     }
+    fn device(&self) -> String {
+        "gpu7".to_owned()
+    }
     fn preferred_batch(&self) -> u64 {
         16
     }
@@ -237,5 +240,21 @@ fn a_wrong_hit_is_a_fault_never_a_solution() {
     assert!(
         faults > 0 && solutions > 0,
         "faults {faults}, solutions {solutions}"
+    );
+    // Per device: the liar's faults are its own, and the devices' attempts add up to the total.
+    miner.clear_job();
+    std::thread::sleep(Duration::from_millis(500));
+    let devices = miner.devices();
+    let names: Vec<(&str, &str, usize)> = devices
+        .iter()
+        .map(|d| (d.device.as_str(), d.backend, d.workers))
+        .collect();
+    assert_eq!(names, [("gpu7", "liar", 1), ("cpu", "soft", 1)]);
+    assert!(devices[0].faults >= faults, "{devices:?}");
+    assert_eq!(devices[1].faults, 0, "{devices:?}");
+    assert!(devices.iter().all(|d| d.attempts > 0), "{devices:?}");
+    assert_eq!(
+        devices.iter().map(|d| d.attempts).sum::<u64>(),
+        miner.attempts()
     );
 }

@@ -9,6 +9,7 @@
 //! - [`devices`]: the CPU features and backends part of `devices`, as text and as JSON.
 //! - [`lines`]: line-oriented input with a bound on a line's length.
 //! - [`logging`]: log set-up (`IXI_LOG`, `--log-format`, colours only on a terminal).
+//! - [`progress`]: progress bars on a terminal only (benchmarks, audits, GPU tuning).
 //! - [`run`]: a worker's task on a small runtime until Ctrl-C, with a status line on a terminal.
 //! - [`service`]: stop signals (SIGTERM, SIGINT) and systemd notifications.
 //! - [`secret`]: a password that no `Debug` or log line prints.
@@ -19,6 +20,7 @@ pub mod engine;
 pub mod lines;
 pub mod link;
 pub mod logging;
+pub mod progress;
 pub mod run;
 pub mod secret;
 pub mod service;

@@ -3,7 +3,7 @@
 //! retries, a block missing or malformed, bad arguments).
 
 use crate::serve::NodeAuthArgs;
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,16 +79,10 @@ pub(crate) fn run(args: &AuditArgs) -> anyhow::Result<bool> {
         resume_file: args.resume_file.clone(),
     };
     let mut log = FindingLog::open(args.audit_log.as_deref())?;
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new(args.to - args.from + 1);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} blocks  {msg}  ETA {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
+    let bar = ixi_cli_common::progress::bar(
+        args.to - args.from + 1,
+        "{bar:40} {pos}/{len} blocks  {msg}  ETA {eta}",
+    );
     let json = args.json;
     let runtime = super::runtime()?;
     let summary = runtime.block_on(runner::run(

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Args;
 use ixi_cli_common::engine::{parse_backend, parse_seconds, parse_threads};
+use ixi_cli_common::service::stop_signal;
 use ixi_link_proto::Role;
 use ixi_link_server::core::LinkStats;
 use ixi_link_server::shadow::ShadowReport;
@@ -22,6 +23,9 @@ use ixi_link_transport::{AuthorizedPins, Identity};
 use ixi_link_worker::client::WorkerOptions;
 use ixi_miner::backend::{BackendChoice as MinerChoice, BackendKind as MinerKind, CpuFeatures};
 use ixi_miner::scheduler::{Miner, MinerConfig};
+use ixi_node_api::{ClientConfig, NodeClient};
+use ixi_observe::link::LinkObserver;
+use ixi_observe::worker::{MinerMetrics, MinerObserver, VerifierMetrics, VerifierObserver};
 use ixi_simnode::{Corruption, SimNode};
 use ixi_verifier::backend::{
     self as verifier_backend, BackendChoice as VerifierChoice, BackendKind as VerifierKind,
@@ -57,6 +61,10 @@ pub(crate) struct DevnetArgs {
     /// The verifier's threads.
     #[arg(long, default_value = "1", value_parser = parse_threads)]
     verifier_threads: NonZeroUsize,
+    /// The read-only HTTP endpoint (the link's metrics, status and dashboard with the miner's
+    /// and verifier's): an address, or off.
+    #[arg(long, default_value = "off", value_parser = ixi_observe::parse_http_listen)]
+    http_listen: ixi_observe::HttpListen,
 }
 
 pub(crate) fn run(args: &DevnetArgs) -> anyhow::Result<()> {
@@ -130,8 +138,23 @@ pub(crate) fn run(args: &DevnetArgs) -> anyhow::Result<()> {
             if args.seconds > 0.0 { format!(", for {} s", args.seconds) } else { ", Ctrl-C stops".to_owned() }
         );
         let (stop_tx, stop) = watch::channel(false);
-        let (miner_status_tx, _miner_status) = watch::channel(Default::default());
-        let (verifier_status_tx, _verifier_status) = watch::channel(Default::default());
+        let (miner_status_tx, miner_status) = watch::channel(Default::default());
+        let (verifier_status_tx, verifier_status) = watch::channel(Default::default());
+        let http = ixi_observe::http::start(args.http_listen.0, || {
+            let link = LinkObserver::start(server.stats(), server.shadow());
+            if let Ok(client) = NodeClient::new(&ClientConfig::new(&node.url())) {
+                link.read_totals(client);
+            }
+            let miner = MinerObserver::start(miner_status);
+            let verifier = VerifierObserver::start(verifier_status);
+            let (m, v) = (Arc::clone(&miner), Arc::clone(&verifier));
+            ixi_observe::link::endpoint(&link, move |status| {
+                status["miner"] = m.status_json();
+                status["verifier"] = v.status_json();
+            })
+            .collector(MinerMetrics(miner))
+            .collector(VerifierMetrics(verifier))
+        });
         let options = |role, name: &str| WorkerOptions::new(addr.clone(), link_id.pin(), role, name.to_owned());
         let mut verifier_options = options(Role::Verifier, "devnet-verifier");
         verifier_options.measured_rate = 20_000.0;
@@ -157,9 +180,11 @@ pub(crate) fn run(args: &DevnetArgs) -> anyhow::Result<()> {
         let mut stats = server.stats();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut last_verified = (Instant::now(), 0u64);
+        let stopped = stop_signal();
+        tokio::pin!(stopped);
         loop {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => break,
+                () = &mut stopped => break,
                 _ = tick.tick() => {
                     if deadline.is_some_and(|d| Instant::now() >= d) {
                         break;
@@ -189,6 +214,9 @@ pub(crate) fn run(args: &DevnetArgs) -> anyhow::Result<()> {
         let shadow = server.shadow().map(|s| s.report()).unwrap_or_default();
         let ledger = node.chain().ledger();
         server.shutdown().await;
+        if let Some(http) = http {
+            http.stop().await;
+        }
         node.stop();
         let outcome = Outcome {
             blocks: node.chain().live_blocks(),

@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use clap::Args;
 use ixi_cli_common::engine::{parse_backend, parse_seconds, parse_threads, short};
 use ixi_cli_common::secret::Secret;
+use ixi_cli_common::service::{Notifier, stop_signal};
 use ixi_formats::number::IxiNumber;
 use ixi_link_audit::{Auditor, RetryPolicy, Rules};
 use ixi_link_server::core::{LinkStats, LocalVerify};
@@ -20,6 +21,7 @@ use ixi_link_server::shadow::ShadowConfig;
 use ixi_link_server::{LinkExtras, LinkServer, ServerConfig};
 use ixi_link_transport::{AuthorizedPins, Identity};
 use ixi_node_api::{ClientConfig, NodeClient};
+use ixi_observe::link::{self, LinkObserver};
 use ixi_simnode::{MiningWindows, SimConfig, SimNode};
 use ixi_verifier::backend::{self as verifier_backend, BackendChoice, BackendKind};
 
@@ -100,7 +102,16 @@ pub(crate) struct ServeArgs {
     sim: SimArgs,
     #[command(flatten)]
     shadow: ShadowArgs,
+    /// The read-only HTTP endpoint (/metrics, /v1/status, the dashboard at /): an address, or
+    /// off. Loopback by default: publish it through a reverse proxy if wanted.
+    #[arg(long, default_value = ixi_observe::DEFAULT_LINK_HTTP, value_parser = ixi_observe::parse_http_listen)]
+    http_listen: ixi_observe::HttpListen,
 }
+
+/// How long a stopping link waits for the node's answers to the solutions it forwarded and
+/// for the verdicts of the batches it handed out; with the closing that follows, a stop stays
+/// under 10 s.
+const DRAIN_GRACE: Duration = Duration::from_secs(6);
 
 /// Shadow verification's options, shared by `serve` and `devnet`.
 #[derive(Debug, Clone, Args)]
@@ -243,43 +254,64 @@ pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<()> {
             ),
         };
         let gateway = gateway(&url, credentials.clone(), challenge_poll)?;
-        let extras = args.shadow.extras(&url, credentials, height_poll)?;
+        let extras = args.shadow.extras(&url, credentials.clone(), height_poll)?;
+        let mut client = ClientConfig::new(&url);
+        client.credentials = credentials;
+        let node = NodeClient::new(&client).context("--node")?;
         serve(
             &identity,
             authorized,
             Arc::new(gateway),
             config,
             extras,
+            node,
             args,
         )
         .await
     })
 }
 
+// The arguments are the link's parts, each from its own option.
+#[allow(clippy::too_many_arguments)]
 async fn serve(
     identity: &Identity,
     authorized: Arc<RwLock<AuthorizedPins>>,
     source: Arc<Gateway>,
     config: ServerConfig,
     extras: LinkExtras,
+    node: NodeClient,
     args: &ServeArgs,
 ) -> anyhow::Result<()> {
     let server = LinkServer::start_with(identity, Arc::clone(&authorized), source, config, extras)
         .await
         .context("starting the link")?;
+    let observer = LinkObserver::start(server.stats(), server.shadow());
+    observer.read_totals(node);
+    let http = ixi_observe::http::start(args.http_listen.0, || link::endpoint(&observer, |_| {}));
     eprintln!(
-        "ixi-link listening on {} (pin {}); Ctrl-C stops",
+        "ixi-link listening on {} (pin {}); Ctrl-C or SIGTERM stops",
         server.local_addr()?,
         identity.pin()
     );
+    let mut notifier = Notifier::from_env();
+    notifier.ready();
     let mut stats = server.stats();
     let on_tty = std::io::stderr().is_terminal();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut ticks = 0u64;
+    let mut heartbeat = server.heartbeat();
+    let stopped = stop_signal();
+    tokio::pin!(stopped);
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            () = &mut stopped => break,
             _ = tick.tick() => {
+                // The watchdog vouches for the coordinator: its loop must have turned.
+                let beat = server.heartbeat();
+                if beat != heartbeat {
+                    heartbeat = beat;
+                    notifier.alive();
+                }
                 ticks += 1;
                 // Pins authorized while running take effect within seconds.
                 if ticks.is_multiple_of(5) {
@@ -297,7 +329,14 @@ async fn serve(
     if on_tty {
         eprintln!();
     }
-    server.shutdown().await;
+    notifier.stopping();
+    tracing::info!("stopping: answering the solutions and batches in flight");
+    if server.stop(DRAIN_GRACE).await {
+        tracing::info!("stopped with everything owed settled");
+    }
+    if let Some(http) = http {
+        http.stop().await;
+    }
     Ok(())
 }
 

@@ -52,6 +52,22 @@ pub struct Solution {
     pub backend: &'static str,
 }
 
+/// One device's counters since the miner started: every worker of a CPU backend is one `cpu`
+/// device, every GPU adapter its own (`gpu<N>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceStats {
+    /// The device's label ([`SearchBackend::device`]).
+    pub device: String,
+    /// Its backend.
+    pub backend: &'static str,
+    /// Its workers (CPU threads; one per GPU).
+    pub workers: usize,
+    /// Attempts made.
+    pub attempts: u64,
+    /// Faults reported (failed searches, hits the plain path does not confirm).
+    pub faults: u64,
+}
+
 /// What the miner reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -119,12 +135,16 @@ impl ActiveJob {
     }
 
     /// Verifies a hit on the plain path and reports it if it beats the best so far.
-    fn report(&self, hit: &Hit, backend: &'static str, events: &Sender<MinerEvent>) {
+    fn report(&self, hit: &Hit, worker: &WorkerCounters, events: &Sender<MinerEvent>) {
         let job_id = self.job.id();
-        let fault = |message: String| MinerEvent::Fault {
-            backend,
-            job_id,
-            message,
+        let backend = worker.backend;
+        let fault = |message: String| {
+            worker.faults.fetch_add(1, Ordering::Relaxed);
+            MinerEvent::Fault {
+                backend,
+                job_id,
+                message,
+            }
         };
         let nonce = self.job.layout().nonce_for(hit.counter);
         let hash = match solution::hash_with_prefix(self.job.prefix(), &nonce) {
@@ -195,10 +215,19 @@ struct Shared {
     attempts: AtomicU64,
 }
 
+/// One worker's counters, read by [`Miner::devices`].
+struct WorkerCounters {
+    device: String,
+    backend: &'static str,
+    attempts: AtomicU64,
+    faults: AtomicU64,
+}
+
 /// A running miner.
 pub struct Miner {
     shared: Arc<Shared>,
     workers: Vec<JoinHandle<()>>,
+    counters: Vec<Arc<WorkerCounters>>,
     events: Receiver<MinerEvent>,
     backends: Vec<&'static str>,
 }
@@ -225,17 +254,31 @@ impl Miner {
             attempts: AtomicU64::new(0),
         });
         let (tx, rx) = crossbeam_channel::unbounded();
+        let counters: Vec<Arc<WorkerCounters>> = backends
+            .iter()
+            .map(|b| {
+                Arc::new(WorkerCounters {
+                    device: b.device(),
+                    backend: b.name(),
+                    attempts: AtomicU64::new(0),
+                    faults: AtomicU64::new(0),
+                })
+            })
+            .collect();
         let workers = backends
             .into_iter()
-            .map(|b| {
+            .zip(&counters)
+            .map(|(b, counters)| {
                 let shared = Arc::clone(&shared);
+                let counters = Arc::clone(counters);
                 let tx = tx.clone();
-                std::thread::spawn(move || worker(b, batch, &shared, &tx))
+                std::thread::spawn(move || worker(b, batch, &shared, &counters, &tx))
             })
             .collect();
         Self {
             shared,
             workers,
+            counters,
             events: rx,
             backends: names,
         }
@@ -263,6 +306,32 @@ impl Miner {
     #[must_use]
     pub fn attempts(&self) -> u64 {
         self.shared.attempts.load(Ordering::Relaxed)
+    }
+
+    /// Attempts and faults per device since start, in the order the devices' first workers
+    /// were given.
+    #[must_use]
+    pub fn devices(&self) -> Vec<DeviceStats> {
+        let mut out: Vec<DeviceStats> = Vec::new();
+        for c in &self.counters {
+            let attempts = c.attempts.load(Ordering::Relaxed);
+            let faults = c.faults.load(Ordering::Relaxed);
+            match out.iter_mut().find(|d| d.device == c.device) {
+                Some(d) => {
+                    d.workers += 1;
+                    d.attempts += attempts;
+                    d.faults += faults;
+                }
+                None => out.push(DeviceStats {
+                    device: c.device.clone(),
+                    backend: c.backend,
+                    workers: 1,
+                    attempts,
+                    faults,
+                }),
+            }
+        }
+        out
     }
 
     /// The best difficulty found for the current job.
@@ -303,10 +372,10 @@ fn worker(
     mut backend: Box<dyn SearchBackend>,
     batch: Option<u64>,
     shared: &Shared,
+    counters: &WorkerCounters,
     events: &Sender<MinerEvent>,
 ) {
     let batch = batch.unwrap_or_else(|| backend.preferred_batch()).max(1);
-    let name = backend.name();
     let mut loaded: Option<Arc<ActiveJob>> = None;
     let mut hits = Vec::new();
     while !shared.stop.load(Ordering::Relaxed) {
@@ -317,7 +386,7 @@ fn worker(
         };
         if !loaded.as_ref().is_some_and(|l| Arc::ptr_eq(l, &active)) {
             if let Err(e) = backend.load_job(&active.job) {
-                send(events, fault(name, &active, &e));
+                send(events, fault(counters, &active, &e));
                 wait_for_change(shared, Some(&active));
                 continue;
             }
@@ -340,23 +409,25 @@ fn worker(
         let outcome = backend.search(range, &target, &mut hits);
         // Hits found before a failure are still real: every one is verified on the plain path.
         for hit in &hits {
-            active.report(hit, name, events);
+            active.report(hit, counters, events);
         }
         match outcome {
             Ok(done) => {
                 shared.attempts.fetch_add(done, Ordering::Relaxed);
+                counters.attempts.fetch_add(done, Ordering::Relaxed);
             }
             Err(e) => {
-                send(events, fault(name, &active, &e));
+                send(events, fault(counters, &active, &e));
                 loaded = None;
             }
         }
     }
 }
 
-fn fault(backend: &'static str, active: &ActiveJob, e: &BackendError) -> MinerEvent {
+fn fault(counters: &WorkerCounters, active: &ActiveJob, e: &BackendError) -> MinerEvent {
+    counters.faults.fetch_add(1, Ordering::Relaxed);
     MinerEvent::Fault {
-        backend,
+        backend: counters.backend,
         job_id: active.job.id(),
         message: e.to_string(),
     }

@@ -3,6 +3,7 @@
 //! [`Action`]s for the driver to carry out.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ixi_formats::difficulty;
@@ -86,6 +87,8 @@ pub struct LinkStats {
     pub height: Option<u64>,
     /// Why the node is idle, if it is.
     pub idle: Option<String>,
+    /// The reason of [`LinkStats::idle`].
+    pub idle_reason: Option<IdleReason>,
     /// Solutions the node took.
     pub solutions_accepted: u64,
     /// Solutions not forwarded or not taken.
@@ -112,6 +115,61 @@ pub struct LinkStats {
     pub verify_rate: f64,
     /// Shadow verification's counters, when it runs (filled in by the server).
     pub shadow: Option<crate::shadow::ShadowStats>,
+    /// Each connected worker (authenticated, with or without its Hello yet).
+    pub workers: Vec<WorkerInfo>,
+    /// The block mined now, with what became of its solutions so far.
+    pub current_block: Option<BlockRecord>,
+    /// The blocks mined before it, oldest first, at most [`RECENT_BLOCKS`].
+    pub recent_blocks: Arc<VecDeque<BlockRecord>>,
+    /// Solutions forwarded to the node whose outcome has not come back (or whose forward
+    /// failed and waits for a retry): what the link owes the node.
+    pub forwards_pending: u64,
+    /// Verification batches handed out and not answered (to verifiers, or the link's own
+    /// threads).
+    pub batches_in_flight: u64,
+}
+
+/// Blocks whose [`BlockRecord`] the link keeps besides the current one (an hour of 30-second
+/// blocks).
+pub const RECENT_BLOCKS: usize = 120;
+
+/// What became of one block's solutions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockRecord {
+    /// The block.
+    pub height: u64,
+    /// The node's minimum difficulty for it.
+    pub min_difficulty: IxiNumber,
+    /// The best difficulty forwarded to the node.
+    pub best_forwarded: Option<IxiNumber>,
+    /// The best difficulty the node took.
+    pub best_accepted: Option<IxiNumber>,
+    /// Solutions the node took.
+    pub accepted: u64,
+    /// Solutions not forwarded or not taken while this block was mined (late ones for an
+    /// earlier block included).
+    pub rejected: u64,
+}
+
+/// One connected worker, as the link sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerInfo {
+    /// The connection.
+    pub conn: ConnId,
+    /// The worker's pin.
+    pub pin: PeerKey,
+    /// Miner or verifier, once it said Hello.
+    pub role: Option<Role>,
+    /// The name it gave.
+    pub name: Arc<str>,
+    /// The backends it runs.
+    pub backends: Arc<[String]>,
+    /// Its last reported rate (attempts or verifications per second).
+    pub rate: f64,
+    /// Its last reported count of attempts or verifications.
+    pub done: u64,
+    /// When it was last heard from ([`LinkCore::seen`]).
+    pub last_seen: Option<Instant>,
 }
 
 /// Why a verifier's result cannot be taken.
@@ -185,6 +243,10 @@ struct Worker {
     role: Option<Role>,
     rate: f64,
     in_flight: usize,
+    name: Arc<str>,
+    backends: Arc<[String]>,
+    done: u64,
+    last_seen: Option<Instant>,
 }
 
 /// What the link knows of one forwarded nonce of the current job.
@@ -205,6 +267,17 @@ struct JobState {
     /// Best difficulty forwarded for this block.
     best: Option<IxiNumber>,
     nonces: HashMap<Vec<u8>, NonceRecord>,
+    /// The block's record (its `best_forwarded` is `best`, filled in when it is read).
+    record: BlockRecord,
+}
+
+impl JobState {
+    fn record(&self) -> BlockRecord {
+        BlockRecord {
+            best_forwarded: self.best.clone(),
+            ..self.record.clone()
+        }
+    }
 }
 
 struct Batch {
@@ -228,6 +301,10 @@ pub struct LinkCore {
     miner_rates: HashMap<ConnId, f64>,
     /// The batch being verified on the link's own threads.
     local_batch: Option<(u64, Vec<VerifyWork>)>,
+    /// Blocks mined before the current one, at most [`RECENT_BLOCKS`].
+    recent_blocks: Arc<VecDeque<BlockRecord>>,
+    /// Stopping: no new verification batches are handed out.
+    draining: bool,
 }
 
 /// The job id of a challenge: the same challenge gets the same id after a link restart, so
@@ -258,6 +335,8 @@ impl LinkCore {
             stats: LinkStats::default(),
             miner_rates: HashMap::new(),
             local_batch: None,
+            recent_blocks: Arc::default(),
+            draining: false,
         }
     }
 
@@ -284,7 +363,76 @@ impl LinkCore {
             + self.batches.values().map(|b| b.work.len()).sum::<usize>()
             + self.local_batch.as_ref().map_or(0, |(_, w)| w.len()))
             as u64;
+        s.workers = self
+            .workers
+            .iter()
+            .map(|(&conn, w)| WorkerInfo {
+                conn,
+                pin: w.peer,
+                role: w.role,
+                name: Arc::clone(&w.name),
+                backends: Arc::clone(&w.backends),
+                rate: w.rate,
+                done: w.done,
+                last_seen: w.last_seen,
+            })
+            .collect();
+        s.current_block = self.job.as_ref().map(JobState::record);
+        s.recent_blocks = Arc::clone(&self.recent_blocks);
+        s.forwards_pending = self.job.as_ref().map_or(0, |j| {
+            j.nonces.values().filter(|r| r.verdict.is_none()).count() as u64
+        });
+        s.batches_in_flight = (self.batches.len() + usize::from(self.local_batch.is_some())) as u64;
         s
+    }
+
+    /// The worker on `conn` was heard from (any message): its last-seen time for the status.
+    pub fn seen(&mut self, conn: ConnId, now: Instant) {
+        if let Some(w) = self.workers.get_mut(&conn) {
+            w.last_seen = Some(now);
+        }
+    }
+
+    /// The link is stopping: verification batches already handed out are still answered, but
+    /// no new ones are handed out; solutions are still judged and forwarded. The driver waits
+    /// until [`LinkStats::forwards_pending`] and [`LinkStats::batches_in_flight`] are 0 (or a
+    /// grace period ends).
+    pub fn drain(&mut self) {
+        self.draining = true;
+    }
+
+    /// The current job's block goes to the recent blocks (the job is being replaced or
+    /// dropped).
+    fn archive_block(&mut self) {
+        if let Some(job) = &self.job {
+            let record = job.record();
+            let recent = Arc::make_mut(&mut self.recent_blocks);
+            recent.push_back(record);
+            while recent.len() > RECENT_BLOCKS {
+                recent.pop_front();
+            }
+        }
+    }
+
+    /// The record a new job for `challenge` starts from: the last archived one when it is the
+    /// same block (the node was idle in between), else a new one.
+    fn block_record_for(&mut self, challenge: &Challenge) -> BlockRecord {
+        if self
+            .recent_blocks
+            .back()
+            .is_some_and(|r| r.height == challenge.block_height)
+            && let Some(record) = Arc::make_mut(&mut self.recent_blocks).pop_back()
+        {
+            return record;
+        }
+        BlockRecord {
+            height: challenge.block_height,
+            min_difficulty: challenge.min_difficulty.clone(),
+            best_forwarded: None,
+            best_accepted: None,
+            accepted: 0,
+            rejected: 0,
+        }
     }
 
     fn count(&self, role: Role) -> usize {
@@ -303,6 +451,10 @@ impl LinkCore {
                 role: None,
                 rate: 0.0,
                 in_flight: 0,
+                name: Arc::from(""),
+                backends: Arc::from(Vec::new()),
+                done: 0,
+                last_seen: None,
             },
         );
     }
@@ -315,6 +467,9 @@ impl LinkCore {
         let role = hello.role;
         worker.role = Some(role);
         worker.rate = hello.measured_rate;
+        worker.name = Arc::from(hello.worker_name.as_str());
+        worker.backends = Arc::from(hello.backends.clone());
+        worker.last_seen = Some(now);
         let session_id = self.next_session;
         self.next_session += 1;
         let nonce_prefix = match role {
@@ -372,6 +527,7 @@ impl LinkCore {
                 let same = self.job.as_ref().is_some_and(|j| &j.challenge == challenge);
                 let was_idle = matches!(self.node, Some(NodeState::Idle { .. }));
                 self.stats.idle = None;
+                self.stats.idle_reason = None;
                 if same {
                     actions.extend(self.retry_forwards());
                     if was_idle {
@@ -384,11 +540,14 @@ impl LinkCore {
                     }
                     self.stats.height = Some(challenge.block_height);
                     actions.extend(self.answer_abandoned(RejectReason::Stale));
+                    self.archive_block();
+                    let record = self.block_record_for(challenge);
                     self.job = Some(JobState {
                         job_id: job_id_of(challenge),
                         challenge: challenge.clone(),
-                        best: None,
+                        best: record.best_forwarded.clone(),
                         nonces: HashMap::new(),
+                        record,
                     });
                     actions.extend(self.to_miners(true));
                 }
@@ -399,10 +558,12 @@ impl LinkCore {
                 // node answers again, and queued forwards are retried then.
                 if *reason != IdleReason::Unreachable && self.job.is_some() {
                     actions.extend(self.answer_abandoned(RejectReason::NodeIdle));
+                    self.archive_block();
                     self.job = None;
                     self.stats.height = None;
                 }
                 self.stats.idle = Some(format!("{reason:?}: {detail}"));
+                self.stats.idle_reason = Some(*reason);
                 if changed {
                     actions.extend(
                         self.workers
@@ -428,6 +589,7 @@ impl LinkCore {
             if record.verdict.is_none() {
                 record.verdict = Some(Verdict::Rejected(reason));
                 self.stats.solutions_rejected += 1;
+                job.record.rejected += 1;
                 for (conn, job_id) in record.waiting.drain(..) {
                     actions.push(verdict_message(
                         conn,
@@ -467,8 +629,14 @@ impl LinkCore {
         let Some(peer) = self.workers.get(&conn).map(|w| w.peer) else {
             return Vec::new();
         };
-        let reject = |reason, difficulty: Option<&IxiNumber>, stats: &mut LinkStats| {
+        let reject = |reason,
+                      difficulty: Option<&IxiNumber>,
+                      stats: &mut LinkStats,
+                      block: Option<&mut BlockRecord>| {
             stats.solutions_rejected += 1;
+            if let Some(block) = block {
+                block.rejected += 1;
+            }
             vec![verdict_message(
                 conn,
                 job_id,
@@ -478,17 +646,32 @@ impl LinkCore {
             )]
         };
         let Some(job) = self.job.as_mut() else {
-            return reject(RejectReason::NodeIdle, None, &mut self.stats);
+            return reject(RejectReason::NodeIdle, None, &mut self.stats, None);
         };
         if job.job_id != job_id {
-            return reject(RejectReason::Stale, None, &mut self.stats);
+            return reject(
+                RejectReason::Stale,
+                None,
+                &mut self.stats,
+                Some(&mut job.record),
+            );
         }
         if !(MIN_NONCE_LEN..=solution::MAX_NONCE_LEN).contains(&nonce.len()) {
-            return reject(RejectReason::InvalidNonce, None, &mut self.stats);
+            return reject(
+                RejectReason::InvalidNonce,
+                None,
+                &mut self.stats,
+                Some(&mut job.record),
+            );
         }
         if let Some(record) = job.nonces.get_mut(&nonce) {
             if record.peer != peer {
-                return reject(RejectReason::Duplicate, None, &mut self.stats);
+                return reject(
+                    RejectReason::Duplicate,
+                    None,
+                    &mut self.stats,
+                    Some(&mut job.record),
+                );
             }
             // The same worker again (it resends what was unanswered when its connection
             // dropped): the first verdict, or the one still coming.
@@ -518,7 +701,12 @@ impl LinkCore {
         if let Some(reason) = verdict {
             // Not remembered: judging it again gives the same answer, and a flood of bad
             // nonces costs no memory.
-            return reject(reason, judged.as_ref(), &mut self.stats);
+            return reject(
+                reason,
+                judged.as_ref(),
+                &mut self.stats,
+                Some(&mut job.record),
+            );
         }
         let record = NonceRecord {
             peer,
@@ -567,6 +755,12 @@ impl LinkCore {
             }
             ForwardOutcome::Taken => {
                 self.stats.solutions_accepted += 1;
+                job.record.accepted += 1;
+                if let Some(d) = &record.difficulty
+                    && job.record.best_accepted.as_ref().is_none_or(|b| d > b)
+                {
+                    job.record.best_accepted = Some(d.clone());
+                }
                 if let Some(d) = &record.difficulty
                     && self.stats.best_difficulty.as_ref().is_none_or(|b| d > b)
                 {
@@ -576,6 +770,7 @@ impl LinkCore {
             }
             ForwardOutcome::Rejected(reason) => {
                 self.stats.solutions_rejected += 1;
+                job.record.rejected += 1;
                 Verdict::Rejected(reason)
             }
         };
@@ -599,6 +794,7 @@ impl LinkCore {
             && rate >= 0.0
         {
             w.rate = rate;
+            w.done = stats.done;
             if w.role == Some(Role::Miner) {
                 self.miner_rates.insert(conn, rate);
             }
@@ -755,7 +951,7 @@ impl LinkCore {
         let mut actions = Vec::new();
         let d = self.dispatch;
         loop {
-            if self.queue.is_empty() || d.local == LocalVerify::Always {
+            if self.queue.is_empty() || d.local == LocalVerify::Always || self.draining {
                 break;
             }
             // The verifier with the fewest batches in flight; the fastest among equals.
@@ -805,7 +1001,7 @@ impl LinkCore {
             LocalVerify::Auto => self.count(Role::Verifier) == 0,
             LocalVerify::Never => false,
         };
-        if local && self.local_batch.is_none() && !self.queue.is_empty() {
+        if local && self.local_batch.is_none() && !self.queue.is_empty() && !self.draining {
             let size = d.max_batch.min(self.queue.len());
             let work: Vec<VerifyWork> = self.queue.drain(..size).collect();
             let batch_id = self.next_batch;

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -62,6 +63,10 @@ pub struct LinkServer {
     coordinator: tokio::task::JoinHandle<()>,
     acceptor: tokio::task::JoinHandle<()>,
     shadow_task: Option<tokio::task::JoinHandle<()>>,
+    /// Turns of the coordinator's loop (at least ten a second while it runs).
+    heartbeat: Arc<AtomicU64>,
+    /// Set when the link is stopping: the coordinator drains.
+    stopping: watch::Sender<bool>,
 }
 
 impl LinkServer {
@@ -125,6 +130,8 @@ impl LinkServer {
                 (Some(shared), Some(verdicts_tx), Some(task))
             }
         };
+        let heartbeat = Arc::new(AtomicU64::new(0));
+        let (stopping, stopping_rx) = watch::channel(false);
         let coordinator = tokio::spawn(
             Coordinator {
                 core,
@@ -137,8 +144,9 @@ impl LinkServer {
                 shadow_tx,
                 local_backend: extras.local_backend,
                 local_cache: Arc::new(KeyCache::default()),
+                heartbeat: Arc::clone(&heartbeat),
             }
-            .run(inputs),
+            .run(inputs, stopping_rx),
         );
         let acceptor = tokio::spawn(accept_loop(endpoint.clone(), config.session, inputs_tx));
         Ok(Self {
@@ -148,7 +156,45 @@ impl LinkServer {
             coordinator,
             acceptor,
             shadow_task,
+            heartbeat,
+            stopping,
         })
+    }
+
+    /// Turns of the coordinator's loop so far: it turns at least ten times a second while it
+    /// runs, so a value that stops changing means a stuck link (what a service watchdog
+    /// vouches for).
+    #[must_use]
+    pub fn heartbeat(&self) -> u64 {
+        self.heartbeat.load(Ordering::Relaxed)
+    }
+
+    /// Stops gracefully: no new connections are accepted, no new verification batches are
+    /// handed out, and the link keeps serving its workers until every solution forwarded to
+    /// the node has its outcome and every batch handed out is answered, at most `grace`; then
+    /// it closes every connection ([`LinkServer::shutdown`]). Returns whether everything owed
+    /// was settled in time.
+    pub async fn stop(self, grace: Duration) -> bool {
+        // Without a server configuration the endpoint refuses new connections.
+        self.endpoint.set_server_config(None);
+        let _ = self.stopping.send(true);
+        let mut stats = self.stats.clone();
+        let settled = tokio::time::timeout(
+            grace,
+            stats.wait_for(|s| s.forwards_pending == 0 && s.batches_in_flight == 0),
+        )
+        .await
+        .is_ok_and(|r| r.is_ok());
+        if !settled {
+            let s = self.stats.borrow().clone();
+            tracing::warn!(
+                forwards_pending = s.forwards_pending,
+                batches_in_flight = s.batches_in_flight,
+                "stopping with work unsettled after {grace:?}"
+            );
+        }
+        self.shutdown().await;
+        settled
     }
 
     /// Shadow verification's counters, findings and audited blocks, when it runs.
@@ -440,15 +486,21 @@ struct Coordinator<S: NodeSource> {
     shadow_tx: Option<mpsc::UnboundedSender<ShadowInput>>,
     local_backend: Option<Arc<dyn VerifyBackend>>,
     local_cache: Arc<KeyCache>,
+    heartbeat: Arc<AtomicU64>,
 }
 
 impl<S: NodeSource> Coordinator<S> {
-    async fn run(mut self, mut inputs: mpsc::UnboundedReceiver<Input<S::Error>>) {
+    async fn run(
+        mut self,
+        mut inputs: mpsc::UnboundedReceiver<Input<S::Error>>,
+        mut stopping: watch::Receiver<bool>,
+    ) {
         let mut poll = tokio::time::interval(self.source.poll_interval());
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut polling = false;
+        let mut draining = false;
         loop {
             let actions = tokio::select! {
                 input = inputs.recv() => match input {
@@ -474,7 +526,15 @@ impl<S: NodeSource> Coordinator<S> {
                     self.revoke_unauthorized();
                     self.core.tick(Instant::now())
                 }
+                Ok(()) = stopping.changed(), if !draining => {
+                    draining = *stopping.borrow();
+                    if draining {
+                        self.core.drain();
+                    }
+                    Vec::new()
+                }
             };
+            self.heartbeat.fetch_add(1, Ordering::Relaxed);
             self.execute(actions);
             self.stats.send_if_modified(|s| {
                 let mut now = self.core.stats();
@@ -511,6 +571,9 @@ impl<S: NodeSource> Coordinator<S> {
 
     fn input(&mut self, input: Input<S::Error>) -> Vec<Action> {
         let now = Instant::now();
+        if let Input::Received { conn, .. } = &input {
+            self.core.seen(*conn, now);
+        }
         match input {
             Input::Connected {
                 conn,

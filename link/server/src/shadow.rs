@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use ixi_link_audit::{AuditError, Auditor, Finding, FindingLog, Prepared, RsaWork};
+use ixi_link_audit::{AuditError, Auditor, Finding, FindingKind, FindingLog, Prepared, RsaWork};
 use ixi_link_proto::VerifyItem;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
@@ -82,6 +82,14 @@ pub struct ShadowStats {
     pub refused: u64,
     /// The next block to fetch.
     pub next_block: Option<u64>,
+    /// Findings written per kind, in the order of [`FindingKind::ALL`].
+    pub findings_by_kind: [u64; FindingKind::ALL.len()],
+    /// Block signatures whose RSA verdict came back.
+    pub verified_block_signatures: u64,
+    /// Transaction signatures whose RSA verdict came back.
+    pub verified_transactions: u64,
+    /// The node's height (`getblockcount`) at the last poll.
+    pub node_height: Option<u64>,
 }
 
 /// What shadow verification found, for the devnet's comparison with the simulated node's
@@ -117,6 +125,14 @@ impl ShadowShared {
     #[must_use]
     pub fn report(&self) -> ShadowReport {
         lock(&self.report).clone()
+    }
+
+    /// The last `limit` findings, oldest first (without copying the others).
+    #[must_use]
+    pub fn recent_findings(&self, limit: usize) -> Vec<Finding> {
+        let report = lock(&self.report);
+        let skip = report.findings.len().saturating_sub(limit);
+        report.findings[skip..].to_vec()
     }
 }
 
@@ -204,7 +220,14 @@ pub async fn run(
                     let block = work.ticket.block;
                     if refused {
                         lock(&shared.stats).refused += 1;
-                    } else if !ok {
+                    } else {
+                        let mut stats = lock(&shared.stats);
+                        match work.ticket.kind {
+                            FindingKind::BlockSignature => stats.verified_block_signatures += 1,
+                            _ => stats.verified_transactions += 1,
+                        }
+                    }
+                    if !refused && !ok {
                         let finding = config.auditor.confirm(&work).await;
                         record(&mut log, &shared, &finding)?;
                     }
@@ -229,7 +252,13 @@ fn record(
     finding: &Finding,
 ) -> Result<(), ixi_link_audit::finding::LogError> {
     log.record(finding)?;
-    lock(&shared.stats).findings += 1;
+    {
+        let mut stats = lock(&shared.stats);
+        stats.findings += 1;
+        if let Some(i) = FindingKind::ALL.iter().position(|k| *k == finding.kind) {
+            stats.findings_by_kind[i] += 1;
+        }
+    }
     lock(&shared.report).findings.push(finding.clone());
     Ok(())
 }
@@ -266,7 +295,10 @@ async fn fetch_loop(
     let mut warned_behind = false;
     loop {
         let height = match auditor.block_count().await {
-            Ok(h) => h,
+            Ok(h) => {
+                lock(&shared.stats).node_height = Some(h);
+                h
+            }
             Err(e) => {
                 tracing::warn!("shadow verification: the node's height is unknown: {e}");
                 tokio::time::sleep(config.poll_interval).await;

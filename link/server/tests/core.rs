@@ -8,7 +8,7 @@ use ixi_link_proto::{
     SolutionVerdict, Verdict, VerifyBatch, VerifyItem, VerifyResult, Welcome,
 };
 use ixi_link_server::core::{
-    Action, DispatchConfig, LinkCore, LocalVerify, ResultError, job_id_of,
+    Action, DispatchConfig, LinkCore, LocalVerify, RECENT_BLOCKS, ResultError, job_id_of,
 };
 use ixi_link_server::source::{Challenge, ForwardOutcome, NodeState, VerifyWork};
 
@@ -532,4 +532,129 @@ fn without_a_verifier_the_link_verifies_locally_unless_told_never() {
         }),
         "{a:?}"
     );
+}
+
+#[test]
+fn the_status_names_each_worker_and_when_it_was_last_heard() {
+    let mut core = LinkCore::new(DispatchConfig::default(), 0);
+    let t0 = Instant::now();
+    core.connected(1, [9; 32]);
+    assert_eq!(core.stats().workers[0].role, None, "before its Hello");
+    let mut h = hello(Role::Miner, 5.0);
+    h.worker_name = "rig-1".into();
+    h.backends = vec!["avx512".into(), "wgpu".into()];
+    core.hello(t0, 1, &h);
+    core.worker_stats(
+        1,
+        &ixi_link_proto::Stats {
+            done: 1234,
+            rate: 77.0,
+        },
+    );
+    let later = t0 + Duration::from_secs(3);
+    core.seen(1, later);
+    let workers = core.stats().workers;
+    assert_eq!(workers.len(), 1);
+    let w = &workers[0];
+    assert_eq!((w.conn, w.pin, w.role), (1, [9; 32], Some(Role::Miner)));
+    assert_eq!(&*w.name, "rig-1");
+    assert_eq!(&*w.backends, ["avx512".to_owned(), "wgpu".to_owned()]);
+    assert_eq!((w.done, w.rate), (1234, 77.0));
+    assert_eq!(w.last_seen, Some(later));
+    core.closed(later, 1);
+    assert!(core.stats().workers.is_empty());
+}
+
+#[test]
+fn each_block_keeps_its_best_solutions_and_verdicts_within_a_bound() {
+    let (mut core, c, job_id) = mining_core();
+    let mut found = find_solutions(&c.prefix, &c.min_difficulty, 2, 5);
+    found.sort_by(|a, b| a.1.cmp(&b.1));
+    // A stale one is a rejection counted against the block mined now.
+    core.solution(1, solution(job_id ^ 1, found[0].0.clone()));
+    for (nonce, _) in &found {
+        core.solution(1, solution(job_id, nonce.clone()));
+    }
+    let s = core.stats();
+    assert_eq!(s.forwards_pending, 2);
+    let block = s.current_block.unwrap();
+    assert_eq!(block.height, 100);
+    assert_eq!(block.min_difficulty, c.min_difficulty);
+    assert_eq!(block.best_forwarded.as_ref(), Some(&found[1].1));
+    assert_eq!((block.accepted, block.rejected), (0, 1));
+    core.forward_outcome(100, &found[0].0, Outcome::Rejected(RejectReason::NotTaken));
+    core.forward_outcome(100, &found[1].0, Outcome::Taken);
+    let s = core.stats();
+    assert_eq!(s.forwards_pending, 0);
+    let block = s.current_block.unwrap();
+    assert_eq!((block.accepted, block.rejected), (1, 2));
+    assert_eq!(block.best_accepted.as_ref(), Some(&found[1].1));
+    assert!(s.recent_blocks.is_empty());
+
+    // Later blocks push it into the recent ones, which keep at most RECENT_BLOCKS.
+    for height in 101..=100 + RECENT_BLOCKS as u64 + 5 {
+        core.node_state(NodeState::Mining(challenge(height)));
+    }
+    let s = core.stats();
+    assert_eq!(s.recent_blocks.len(), RECENT_BLOCKS);
+    assert_eq!(
+        s.recent_blocks.back().unwrap().height,
+        100 + RECENT_BLOCKS as u64 + 4
+    );
+    assert_eq!(s.recent_blocks.front().unwrap().height, 105);
+    assert_eq!(
+        s.current_block.unwrap().height,
+        100 + RECENT_BLOCKS as u64 + 5
+    );
+
+    // An idle spell and the same block again continue its record.
+    let (mut core, c, job_id) = mining_core();
+    let (nonce, d) = find_solutions(&c.prefix, &c.min_difficulty, 1, 9).remove(0);
+    core.solution(1, solution(job_id, nonce.clone()));
+    core.forward_outcome(100, &nonce, Outcome::Taken);
+    core.node_state(NodeState::Idle {
+        reason: IdleReason::Cooldown,
+        detail: "between mining windows".into(),
+    });
+    assert_eq!(core.stats().current_block, None);
+    assert_eq!(core.stats().recent_blocks.len(), 1);
+    core.node_state(NodeState::Mining(c));
+    let s = core.stats();
+    assert!(s.recent_blocks.is_empty());
+    let block = s.current_block.unwrap();
+    assert_eq!((block.height, block.accepted), (100, 1));
+    assert_eq!(block.best_accepted, Some(d));
+}
+
+#[test]
+fn a_draining_link_answers_what_it_handed_out_and_hands_out_nothing_new() {
+    let config = DispatchConfig {
+        min_batch: 10,
+        max_batch: 10,
+        in_flight: 1,
+        local: LocalVerify::Never,
+        ..DispatchConfig::default()
+    };
+    let mut core = LinkCore::new(config, 0);
+    let t0 = Instant::now();
+    core.connected(1, [1; 32]);
+    core.hello(t0, 1, &hello(Role::Verifier, 20.0));
+    let sent = batches(&core.add_verify_work(t0, work(30)));
+    assert_eq!(sent.len(), 1);
+    assert_eq!(core.stats().batches_in_flight, 1);
+    core.drain();
+    let (_, batch_id, items) = &sent[0];
+    let answered = core
+        .verify_result(t0, 1, &result(*batch_id, &truth(items)))
+        .unwrap();
+    assert_eq!(
+        verified(&answered).len(),
+        10,
+        "the batch in flight is answered"
+    );
+    assert!(batches(&answered).is_empty(), "and no new one handed out");
+    assert!(batches(&core.tick(t0 + Duration::from_secs(1))).is_empty());
+    let s = core.stats();
+    assert_eq!(s.batches_in_flight, 0);
+    assert_eq!(s.signatures_queued, 20);
 }

@@ -12,7 +12,7 @@ use ixi_link_proto::{Idle, IdleReason, Message, Role, Solution, Stats, Verdict};
 use ixi_link_transport::Identity;
 use ixi_miner::job::{Job as SearchJob, NonceConfig};
 use ixi_miner::rate::RateMeter;
-use ixi_miner::scheduler::{Miner, MinerEvent};
+use ixi_miner::scheduler::{DeviceStats, Miner, MinerEvent};
 use tokio::sync::{mpsc, watch};
 
 use crate::client::{LinkUpdate, WorkerOptions, spawn_worker};
@@ -38,6 +38,8 @@ pub struct MinerStatus {
     pub best_accepted: Option<IxiNumber>,
     /// The last thing worth telling the operator.
     pub last_message: String,
+    /// Attempts and faults per device (CPU, each GPU) since start.
+    pub devices: Vec<DeviceStats>,
 }
 
 /// The job a link message asks for: its minimum raised above the best already forwarded, so
@@ -170,6 +172,7 @@ pub async fn run(
             },
             _ = tick.tick() => {
                 state.attempts = miner.attempts();
+                state.devices = miner.devices();
                 meter.record(Instant::now(), state.attempts);
                 state.rate = meter.rate(Duration::from_secs(10));
                 link.send(Stats { done: state.attempts, rate: state.rate });
@@ -180,6 +183,8 @@ pub async fn run(
     }
     // Stopping: no new work; what was found goes to the link, which gets a little time to
     // answer it (reconnecting if it is away). Joining the search threads blocks: off the runtime.
+    state.attempts = miner.attempts();
+    state.devices = miner.devices();
     let _ = tokio::task::spawn_blocking(move || miner.stop()).await;
     while let Some(event) = events.recv().await {
         if let MinerEvent::Solution(s) = event {

@@ -6,6 +6,7 @@
 //! The rate sent to the link is measured on the verification work itself, which is what the
 //! link sizes batches by.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,6 +33,64 @@ pub struct VerifierStatus {
     pub rate: f64,
     /// The last thing worth telling the operator.
     pub last_message: String,
+    /// Signatures verified per key size: see [`key_size_label`].
+    pub by_key_bits: BTreeMap<&'static str, u64>,
+    /// How long the batches took.
+    pub batch_seconds: BatchSeconds,
+}
+
+/// Upper bounds of the batch-duration buckets, in seconds (the link sizes a batch to about half
+/// a second of a verifier's rate).
+pub const BATCH_SECONDS_BOUNDS: [f64; 10] =
+    [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// Batch durations as a histogram.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BatchSeconds {
+    /// `counts[i]`: batches that took more than `BATCH_SECONDS_BOUNDS[i - 1]` and at most
+    /// `BATCH_SECONDS_BOUNDS[i]`; the last element counts those above every bound.
+    pub counts: [u64; BATCH_SECONDS_BOUNDS.len() + 1],
+    /// Seconds, summed.
+    pub sum: f64,
+    /// Batches.
+    pub count: u64,
+}
+
+impl BatchSeconds {
+    /// Counts one batch of `seconds`.
+    pub fn record(&mut self, seconds: f64) {
+        let bucket = BATCH_SECONDS_BOUNDS
+            .iter()
+            .position(|bound| seconds <= *bound)
+            .unwrap_or(BATCH_SECONDS_BOUNDS.len());
+        self.counts[bucket] += 1;
+        self.sum += seconds;
+        self.count += 1;
+    }
+}
+
+/// The label of a key size: its modulus bits when they are a standard size (`1024`, `2048`,
+/// `3072`, `4096`, `8192`), `other` for any other size, `invalid` for a key that does not parse
+/// (its signatures are invalid). A bounded set, whatever keys the link sends.
+#[must_use]
+pub fn key_size_label(bits: Option<usize>) -> &'static str {
+    match bits {
+        Some(1024) => "1024",
+        Some(2048) => "2048",
+        Some(3072) => "3072",
+        Some(4096) => "4096",
+        Some(8192) => "8192",
+        Some(_) => "other",
+        None => "invalid",
+    }
+}
+
+/// One verified batch, from the verifying thread.
+struct Verified {
+    batch_id: u64,
+    verdicts: Vec<bool>,
+    took: Duration,
+    key_sizes: BTreeMap<&'static str, u64>,
 }
 
 /// Verifies one batch from the link: one verdict per item, in order.
@@ -62,17 +121,27 @@ pub async fn run(
 
     // Batches go to one verifying thread, in order; verdicts come back with the compute time.
     let (batches_tx, batches_rx) = std::sync::mpsc::channel::<(u64, Vec<VerifyItem>)>();
-    let (results_tx, mut results) = mpsc::unbounded_channel::<(u64, Vec<bool>, Duration)>();
+    let (results_tx, mut results) = mpsc::unbounded_channel::<Verified>();
     let thread_backend = Arc::clone(&backend);
     std::thread::spawn(move || {
         let cache = KeyCache::new(4096);
         while let Ok((batch_id, items)) = batches_rx.recv() {
             let started = Instant::now();
             let verdicts = verify_items(&items, &cache, thread_backend.as_ref());
-            if results_tx
-                .send((batch_id, verdicts, started.elapsed()))
-                .is_err()
-            {
+            let took = started.elapsed();
+            // The keys are parsed and cached by now: a lookup each.
+            let mut key_sizes = BTreeMap::new();
+            for item in &items {
+                let bits = cache.get(&item.key).ok().map(|k| k.bits());
+                *key_sizes.entry(key_size_label(bits)).or_insert(0) += 1;
+            }
+            let verified = Verified {
+                batch_id,
+                verdicts,
+                took,
+                key_sizes,
+            };
+            if results_tx.send(verified).is_err() {
                 return;
             }
         }
@@ -108,8 +177,12 @@ pub async fn run(
                 Some(_) => {}
             },
             result = results.recv() => {
-                let Some((batch_id, verdicts, took)) = result else { break };
+                let Some(Verified { batch_id, verdicts, took, key_sizes }) = result else { break };
                 let n = verdicts.len() as u64;
+                for (size, count) in key_sizes {
+                    *state.by_key_bits.entry(size).or_insert(0) += count;
+                }
+                state.batch_seconds.record(took.as_secs_f64());
                 state.verified += n;
                 state.valid += verdicts.iter().filter(|v| **v).count() as u64;
                 state.batches += 1;
@@ -128,4 +201,30 @@ pub async fn run(
     }
     status.send_replace(state);
     link.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_durations_fall_in_their_buckets() {
+        let mut h = BatchSeconds::default();
+        for s in [0.0, 0.01, 0.011, 0.5, 0.7, 10.0, 11.0] {
+            h.record(s);
+        }
+        // <= 0.01: two; (0.01, 0.025]: one; (0.25, 0.5]: one; (0.5, 1]: one; (5, 10]: one;
+        // above 10: one.
+        assert_eq!(h.counts, [2, 1, 0, 0, 0, 1, 1, 0, 0, 1, 1]);
+        assert_eq!(h.count, 7);
+        assert!((h.sum - 22.221).abs() < 1e-9);
+    }
+
+    #[test]
+    fn key_sizes_are_a_bounded_set_of_labels() {
+        assert_eq!(key_size_label(Some(4096)), "4096");
+        assert_eq!(key_size_label(Some(2048)), "2048");
+        assert_eq!(key_size_label(Some(4095)), "other");
+        assert_eq!(key_size_label(None), "invalid");
+    }
 }

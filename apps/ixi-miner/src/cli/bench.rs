@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use ixi_cli_common::progress::{Steps, TuneBars};
 use ixi_formats::difficulty;
 use ixi_formats::number::IxiNumber;
 use ixi_kernels::pow::PreparedJob;
@@ -32,8 +33,12 @@ pub(super) fn run(args: &BenchArgs) -> anyhow::Result<()> {
         BackendChoice::Forced(BackendKind::Wgpu) => vec![BackendKind::Wgpu, BackendKind::Soft],
         BackendChoice::Forced(kind) => vec![kind],
     };
+    let mut bars = TuneBars::default();
     for &kind in &kinds {
-        for mut checked in backend::create(kind, &features, 1)? {
+        let mut on_tune = |p: backend::TuneProgress| {
+            bars.step(&p.adapter, u64::from(p.done), u64::from(p.total));
+        };
+        for mut checked in backend::create_observed(kind, &features, 1, &mut on_tune)? {
             let compared = selfcheck::run(checked.as_mut())?;
             if !args.json {
                 eprintln!("self-check passed on {kind}: {compared} hashes match the reference");
@@ -50,20 +55,30 @@ pub(super) fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let mut baseline: f64 = 0.0;
     let mut openssl: Option<f64> = None;
     let mut results: Vec<(BackendKind, f64, u32)> = kinds.iter().map(|&k| (k, 0.0, 0)).collect();
-    for _ in 0..rounds {
+    // A bar on a terminal: one step per measurand and round.
+    let per_round = 1 + u64::from(!args.no_openssl) + kinds.len() as u64;
+    let steps = Steps::new(u64::from(rounds) * per_round);
+    for round in 1..=rounds {
+        steps.start(&format!("round {round}/{rounds}: baseline"));
         baseline = baseline.max(baseline_rate(&prefix, args.nonce_len, threads, duration));
-        if !args.no_openssl
-            && let Some(o) = openssl_rate(threads)
-        {
-            openssl = Some(openssl.map_or(o, |best| best.max(o)));
+        steps.done();
+        if !args.no_openssl {
+            steps.start(&format!("round {round}/{rounds}: openssl"));
+            if let Some(o) = openssl_rate(threads) {
+                openssl = Some(openssl.map_or(o, |best| best.max(o)));
+            }
+            steps.done();
         }
         for entry in &mut results {
+            steps.start(&format!("round {round}/{rounds}: {}", entry.0));
             let (rate, permutations) =
                 measure(entry.0, &features, threads, &prefix, args, duration)?;
             entry.1 = entry.1.max(rate);
             entry.2 = permutations;
+            steps.done();
         }
     }
+    steps.finish();
     let entry = |kind: BackendKind, rate: f64, permutations: u32| {
         json!({
             "backend": kind.name(),

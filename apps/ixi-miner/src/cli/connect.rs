@@ -1,11 +1,15 @@
 //! `ixi-miner connect`.
 
+use std::sync::Arc;
+
 use anyhow::Context as _;
 use ixi_cli_common::{WorkerState, run_until_interrupted};
 use ixi_link_proto::Role;
 use ixi_link_worker::miner::{self, MinerStatus};
 use ixi_miner::backend::CpuFeatures;
 use ixi_miner::rate::human;
+use ixi_observe::http::Endpoint;
+use ixi_observe::worker::{MinerMetrics, MinerObserver};
 use tokio::sync::watch;
 
 use super::ConnectArgs;
@@ -20,8 +24,20 @@ pub(super) fn run(args: &ConnectArgs) -> anyhow::Result<()> {
     );
     let (status_tx, status) = watch::channel(MinerStatus::default());
     let nonce_len = args.nonce_len;
+    let http = args.http_listen.0;
+    let observed = status.clone();
     run_until_interrupted(
-        move |stop| miner::run(identity, options, miner, nonce_len, stop, status_tx),
+        move |stop| {
+            ixi_observe::http::serving(
+                http,
+                || {
+                    let observer = MinerObserver::start(observed);
+                    let status = Arc::clone(&observer);
+                    Endpoint::new(move || status.status_json()).collector(MinerMetrics(observer))
+                },
+                miner::run(identity, options, miner, nonce_len, stop, status_tx),
+            )
+        },
         || {
             let s = status.borrow().clone();
             let line = format!(

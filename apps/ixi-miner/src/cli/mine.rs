@@ -12,7 +12,8 @@ use ixi_formats::varint;
 use ixi_miner::backend::CpuFeatures;
 use ixi_miner::job::{Job, NonceConfig};
 use ixi_miner::scheduler::{MinerEvent, Solution};
-use serde_json::json;
+use ixi_observe::reward;
+use serde_json::{Value, json};
 
 use super::MineArgs;
 use ixi_miner::rate::{RateMeter, human};
@@ -31,6 +32,16 @@ pub(super) fn run(args: &MineArgs) -> anyhow::Result<()> {
         partition,
     };
     let job = Job::new(1, prefix, min, &nonce).context("invalid job")?;
+    let block_total = args
+        .total_signer_difficulty
+        .as_deref()
+        .map(|t| {
+            t.parse::<IxiNumber>()
+                .ok()
+                .filter(|n| *n >= IxiNumber::default())
+                .with_context(|| format!("--total-signer-difficulty {t:?}: not a difficulty"))
+        })
+        .transpose()?;
     // The prefix starts with varint(blockNum): report it so the solution can be submitted.
     let block_num = varint::read_u64(job.prefix()).ok().map(|(n, _)| n);
 
@@ -60,7 +71,15 @@ pub(super) fn run(args: &MineArgs) -> anyhow::Result<()> {
             Ok(MinerEvent::Solution(s)) => {
                 found += 1;
                 clear_status(status_on_tty);
-                let line = render(&s, block_num, found, started, miner.attempts(), args.json);
+                let line = render(
+                    &s,
+                    block_num,
+                    block_total.as_ref(),
+                    found,
+                    started,
+                    miner.attempts(),
+                    args.json,
+                );
                 writeln!(stdout, "{line}").context("writing stdout")?;
                 stdout.flush().context("writing stdout")?;
                 if args.solutions > 0 && found >= args.solutions {
@@ -114,14 +133,22 @@ fn clear_status(on_tty: bool) {
 fn render(
     s: &Solution,
     block_num: Option<u64>,
+    block_total: Option<&IxiNumber>,
     n: u64,
     started: Instant,
     attempts: u64,
     json: bool,
 ) -> String {
     let bits = format!("{:016x}", difficulty::hash_to_bits(&s.hash));
+    let estimate = block_total.map(|total| {
+        reward::estimate_fields(
+            block_num,
+            reward::difficulty_f64(&s.difficulty),
+            reward::difficulty_f64(total),
+        )
+    });
     if json {
-        json!({
+        let mut line = json!({
             "nonce": hex::encode(&s.nonce),
             "nonceBase64": base64::engine::general_purpose::STANDARD.encode(&s.nonce),
             "hash": hex::encode(s.hash),
@@ -132,11 +159,20 @@ fn render(
             "blockNum": block_num.map(|b| b.to_string()),
             "attempts": attempts,
             "elapsedSeconds": started.elapsed().as_secs_f64(),
-        })
-        .to_string()
+        });
+        if let (Some(fields), Some(total), Value::Object(map)) = (estimate, block_total, &mut line)
+        {
+            map.insert("totalSignerDifficulty".into(), json!(total.to_string()));
+            map.extend(fields);
+        }
+        line.to_string()
     } else {
+        let worth = estimate
+            .as_ref()
+            .and_then(reward::sentence)
+            .map_or_else(String::new, |text| format!("\n  {text}"));
         format!(
-            "solution {n}: difficulty {} nonce {} hash {} backend {} ({:.1} s)",
+            "solution {n}: difficulty {} nonce {} hash {} backend {} ({:.1} s){worth}",
             s.difficulty,
             hex::encode(&s.nonce),
             hex::encode(s.hash),

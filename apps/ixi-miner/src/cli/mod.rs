@@ -14,8 +14,9 @@ use clap::{Args, Parser, Subcommand};
 use ixi_cli_common::engine::{
     parse_backend, parse_bench_seconds, parse_seconds, parse_threads, short, threads_or_all,
 };
+use ixi_cli_common::progress::TuneBars;
 use ixi_miner::backend::{self, BackendChoice, BackendKind, CpuFeatures};
-use ixi_miner::scheduler::{Miner, MinerConfig};
+use ixi_miner::scheduler::Miner;
 
 /// Signer proof-of-work search for Ixian DLT nodes, on the fastest hardware this machine has.
 #[derive(Debug, Parser)]
@@ -62,6 +63,10 @@ struct ConnectArgs {
     link: ixi_cli_common::LinkArgs,
     #[command(flatten)]
     engine: EngineArgs,
+    /// A read-only HTTP endpoint (/metrics, /v1/status): an address such as 127.0.0.1:7463,
+    /// or off.
+    #[arg(long, default_value = "off", value_parser = ixi_observe::parse_http_listen)]
+    http_listen: ixi_observe::HttpListen,
     /// Nonce length in bytes, 2..=64 (the link's prefix takes its first bytes).
     #[arg(long, default_value_t = ixi_miner::job::DEFAULT_NONCE_LEN, value_parser = parse_nonce_len)]
     nonce_len: usize,
@@ -86,17 +91,16 @@ impl EngineArgs {
     /// Starts a miner with the chosen backend and threads (and the GPUs with `--gpu`).
     fn start(&self, features: &CpuFeatures) -> anyhow::Result<(Miner, BackendKind, usize)> {
         let (kind, threads) = self.resolve(features)?;
-        if self.gpu && kind != BackendKind::Wgpu {
-            let mut backends = backend::create(kind, features, threads)?;
-            backends.extend(backend::create_gpus(false).context("--gpu")?);
-            return Ok((Miner::with_backends(backends, None), kind, threads));
-        }
-        let config = MinerConfig {
-            backend: kind,
-            threads,
-            batch: None,
+        // A GPU's first use measures its dispatch geometry: a bar on a terminal meanwhile.
+        let mut bars = TuneBars::default();
+        let mut on_tune = |p: backend::TuneProgress| {
+            bars.step(&p.adapter, u64::from(p.done), u64::from(p.total));
         };
-        Ok((Miner::start(config, features)?, kind, threads))
+        let mut backends = backend::create_observed(kind, features, threads, &mut on_tune)?;
+        if self.gpu && kind != BackendKind::Wgpu {
+            backends.extend(backend::create_gpus_observed(false, &mut on_tune).context("--gpu")?);
+        }
+        Ok((Miner::with_backends(backends, None), kind, threads))
     }
 
     fn resolve(&self, features: &CpuFeatures) -> anyhow::Result<(BackendKind, usize)> {
@@ -131,6 +135,11 @@ struct MineArgs {
     /// One JSON line per solution on stdout and nothing else.
     #[arg(long)]
     json: bool,
+    /// A block's "Total Signer Difficulty" (decimal, as getblock gives it): each solution
+    /// then says what it would be worth beside that block's signers (shareOfBlock,
+    /// sharePercent, blockSigningRewardIxi, ixiPerBlock).
+    #[arg(long)]
+    total_signer_difficulty: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use ixi_cli_common::progress::Steps;
 use ixi_kernels::cpu::CpuFeatures;
 use ixi_kernels::select::BackendKind as _;
 use ixi_verifier::backend::{self, BackendKind, VerifyBackend};
@@ -200,26 +201,45 @@ pub(super) fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let mut one_thread_rate: Option<f64> = None;
     let mut ifma_rate: Option<f64> = None;
     let best = |best: Option<f64>, r: f64| Some(best.map_or(r, |b: f64| b.max(r)));
-    for _ in 0..rounds {
+    // A bar on a terminal: one step per measurand and round.
+    let per_round = 1
+        + u64::from(one_thread.is_some())
+        + u64::from(ifma.is_some())
+        + u64::from(kind != BackendKind::Scalar)
+        + u64::from(!args.no_openssl);
+    let steps = Steps::new(u64::from(rounds) * per_round);
+    let step = |round: u32, what: &str| steps.start(&format!("round {round}/{rounds}: {what}"));
+    for round in 1..=rounds {
+        step(round, kind.name());
         rate = rate.max(measure(selected.as_ref(), &samples, batch, duration)?);
+        steps.done();
         if let Some(one) = &one_thread {
+            step(round, "one thread");
             one_thread_rate = best(
                 one_thread_rate,
                 measure(one.as_ref(), &samples, batch, duration)?,
             );
+            steps.done();
         }
         if let Some(cpu) = &ifma {
+            step(round, "ifma");
             ifma_rate = best(ifma_rate, measure(cpu.as_ref(), &samples, batch, duration)?);
+            steps.done();
         }
         if kind != BackendKind::Scalar {
+            step(round, "scalar");
             scalar_rate = scalar_rate.max(measure(scalar.as_ref(), &samples, batch, duration)?);
+            steps.done();
         }
-        if !args.no_openssl
-            && let Some(o) = openssl_rate(args.key_bits, threads)
-        {
-            openssl = best(openssl, o);
+        if !args.no_openssl {
+            step(round, "openssl");
+            if let Some(o) = openssl_rate(args.key_bits, threads) {
+                openssl = best(openssl, o);
+            }
+            steps.done();
         }
     }
+    steps.finish();
     if kind == BackendKind::Scalar {
         scalar_rate = rate;
     }

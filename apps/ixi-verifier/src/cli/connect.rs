@@ -7,6 +7,8 @@ use ixi_cli_common::{WorkerState, run_until_interrupted};
 use ixi_kernels::cpu::CpuFeatures;
 use ixi_link_proto::Role;
 use ixi_link_worker::verifier::{self, VerifierStatus};
+use ixi_observe::http::Endpoint;
+use ixi_observe::worker::{VerifierMetrics, VerifierObserver};
 use ixi_verifier::backend;
 use tokio::sync::watch;
 
@@ -31,8 +33,20 @@ pub(super) fn run(args: &ConnectArgs) -> anyhow::Result<()> {
         engine.name()
     );
     let (status_tx, status) = watch::channel(VerifierStatus::default());
+    let http = args.http_listen.0;
+    let observed = status.clone();
     run_until_interrupted(
-        move |stop| verifier::run(identity, options, engine, stop, status_tx),
+        move |stop| {
+            ixi_observe::http::serving(
+                http,
+                || {
+                    let observer = VerifierObserver::start(observed);
+                    let status = Arc::clone(&observer);
+                    Endpoint::new(move || status.status_json()).collector(VerifierMetrics(observer))
+                },
+                verifier::run(identity, options, engine, stop, status_tx),
+            )
+        },
         || {
             let s = status.borrow().clone();
             let line = format!(

@@ -62,6 +62,10 @@ struct ConnectArgs {
     link: ixi_cli_common::LinkArgs,
     #[command(flatten)]
     engine: EngineArgs,
+    /// A read-only HTTP endpoint (/metrics, /v1/status): an address such as 127.0.0.1:7463,
+    /// or off.
+    #[arg(long, default_value = "off", value_parser = ixi_observe::parse_http_listen)]
+    http_listen: ixi_observe::HttpListen,
 }
 
 /// Backend and thread options.

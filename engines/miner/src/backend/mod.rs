@@ -153,8 +153,22 @@ pub fn create(
     features: &CpuFeatures,
     threads: usize,
 ) -> Result<Vec<Box<dyn SearchBackend>>, BackendError> {
+    create_observed(kind, features, threads, &mut |_| {})
+}
+
+/// As [`create`], reporting each step of a GPU's first-use tuning to `on_tune` (for a progress
+/// bar; nothing is reported when the tuning comes from the cache).
+///
+/// # Errors
+/// As [`create`].
+pub fn create_observed(
+    kind: BackendKind,
+    features: &CpuFeatures,
+    threads: usize,
+    on_tune: &mut dyn FnMut(TuneProgress),
+) -> Result<Vec<Box<dyn SearchBackend>>, BackendError> {
     if kind == BackendKind::Wgpu {
-        return create_gpus(true);
+        return create_gpus_observed(true, on_tune);
     }
     (0..threads.max(1))
         .map(|_| create_cpu(kind, features))
@@ -166,8 +180,19 @@ pub fn create(
 ///
 /// # Errors
 /// [`BackendError::Select`] when there is none, a GPU error when one cannot be opened.
-#[cfg(feature = "gpu")]
 pub fn create_gpus(include_software: bool) -> Result<Vec<Box<dyn SearchBackend>>, BackendError> {
+    create_gpus_observed(include_software, &mut |_| {})
+}
+
+/// As [`create_gpus`], reporting each step of a GPU's first-use tuning to `on_tune`.
+///
+/// # Errors
+/// As [`create_gpus`].
+#[cfg(feature = "gpu")]
+pub fn create_gpus_observed(
+    include_software: bool,
+    on_tune: &mut dyn FnMut(TuneProgress),
+) -> Result<Vec<Box<dyn SearchBackend>>, BackendError> {
     let found = gpu::discover();
     let usable: Vec<usize> = found
         .iter()
@@ -190,7 +215,8 @@ pub fn create_gpus(include_software: bool) -> Result<Vec<Box<dyn SearchBackend>>
         .into_iter()
         .map(|i| {
             let options = gpu::GpuOptions::default();
-            Ok(Box::new(gpu::GpuBackend::new(i, options)?) as Box<dyn SearchBackend>)
+            let backend = gpu::GpuBackend::new_observed(i, options, on_tune)?;
+            Ok(Box::new(backend) as Box<dyn SearchBackend>)
         })
         .collect()
 }
@@ -200,12 +226,27 @@ pub fn create_gpus(include_software: bool) -> Result<Vec<Box<dyn SearchBackend>>
 /// # Errors
 /// Always [`BackendError::Select`].
 #[cfg(not(feature = "gpu"))]
-pub fn create_gpus(_include_software: bool) -> Result<Vec<Box<dyn SearchBackend>>, BackendError> {
+pub fn create_gpus_observed(
+    _include_software: bool,
+    _on_tune: &mut dyn FnMut(TuneProgress),
+) -> Result<Vec<Box<dyn SearchBackend>>, BackendError> {
     Err(SelectError::Unsupported {
         kind: BackendKind::Wgpu,
         reason: NO_GPU_BUILD.to_owned(),
     }
     .into())
+}
+
+/// One step of a GPU's first-use tuning (workgroup and dispatch sizes measured on a synthetic
+/// job, about a second on a real GPU, longer on a software one), for a progress display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TuneProgress {
+    /// The adapter's name.
+    pub adapter: String,
+    /// Steps measured so far.
+    pub done: u32,
+    /// Steps at most; the last report of an adapter has `done == total`.
+    pub total: u32,
 }
 
 /// A compute backend: load a job once, then search counter ranges.
@@ -215,6 +256,12 @@ pub trait SearchBackend: Send {
 
     /// Attempts per `search` call that keep dispatch overhead negligible and job switches quick.
     fn preferred_batch(&self) -> u64;
+
+    /// The device it runs on, as metrics and status label it: `cpu` for every CPU backend (the
+    /// threads of one CPU are one device), `gpu<N>` for GPU adapter `N`.
+    fn device(&self) -> String {
+        "cpu".to_owned()
+    }
 
     /// Precomputes everything that does not depend on the counter.
     ///

@@ -89,6 +89,8 @@ impl Default for GpuOptions {
 
 /// The GPU search backend of one adapter.
 pub struct GpuBackend {
+    /// The adapter's index in [`discover`] order.
+    index: usize,
     adapter: wgpu::Adapter,
     info: GpuInfo,
     variant: Variant,
@@ -115,6 +117,18 @@ impl GpuBackend {
     /// [`BackendError::Select`] without such an adapter, [`BackendError::Gpu`] when it cannot
     /// be opened or tuned.
     pub fn new(index: usize, options: GpuOptions) -> Result<Self, BackendError> {
+        Self::new_observed(index, options, &mut |_| {})
+    }
+
+    /// As [`GpuBackend::new`], reporting each step of a first-use tuning to `on_tune`.
+    ///
+    /// # Errors
+    /// As [`GpuBackend::new`].
+    pub fn new_observed(
+        index: usize,
+        options: GpuOptions,
+        on_tune: &mut dyn FnMut(super::TuneProgress),
+    ) -> Result<Self, BackendError> {
         let (adapter, info) = ixi_gpu::adapter(index).map_err(|e| SelectError::Unsupported {
             kind: super::BackendKind::Wgpu,
             reason: e.to_string(),
@@ -125,13 +139,14 @@ impl GpuBackend {
             Variant::U32Pairs
         };
         let tuning = if options.tune {
-            tuning::cached_or_measured(&adapter, &info, variant)?
+            tuning::cached_or_measured(&adapter, &info, variant, on_tune)?
         } else {
             Tuning::default()
         };
         let context =
             Context::new(&adapter, variant, tuning.workgroup_size).map_err(GpuError::from)?;
         Ok(Self {
+            index,
             adapter,
             info,
             variant,
@@ -172,6 +187,10 @@ impl GpuBackend {
 impl SearchBackend for GpuBackend {
     fn name(&self) -> &'static str {
         "wgpu"
+    }
+
+    fn device(&self) -> String {
+        format!("gpu{}", self.index)
     }
 
     fn preferred_batch(&self) -> u64 {

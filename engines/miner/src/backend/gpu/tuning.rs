@@ -8,6 +8,7 @@ use ixi_kernels::pow::{NonceLayout, PreparedJob, Target};
 use ixi_kernels::wgsl::{self, SearchParams, Variant};
 use serde_json::json;
 
+use super::super::TuneProgress;
 use super::HIT_CAPACITY;
 use super::device::Context;
 use crate::cache;
@@ -48,6 +49,7 @@ pub(super) fn cached_or_measured(
     adapter: &wgpu::Adapter,
     info: &GpuInfo,
     variant: Variant,
+    on_tune: &mut dyn FnMut(TuneProgress),
 ) -> Result<Tuning, super::GpuError> {
     let key = cache_key(info, variant);
     let cached = cache::load(CACHE_FILE, &key).and_then(|entry| {
@@ -60,7 +62,14 @@ pub(super) fn cached_or_measured(
     if let Some(t) = cached {
         return Ok(t);
     }
-    let t = measure(adapter, variant)?;
+    let mut step = |done| {
+        on_tune(TuneProgress {
+            adapter: info.name.clone(),
+            done,
+            total: TUNE_STEPS,
+        });
+    };
+    let t = measure(adapter, variant, &mut step)?;
     cache::store(
         CACHE_FILE,
         &key,
@@ -69,18 +78,34 @@ pub(super) fn cached_or_measured(
     Ok(t)
 }
 
+/// Workgroup sizes tried.
+const WORKGROUP_SIZES: [u32; 3] = [64, 128, 256];
+/// Dispatch sizes tried per workgroup size at most: 2^14 to 2^24.
+const DISPATCH_STEPS: u32 = 11;
+/// Measurements at most, for a progress display.
+// Three sizes: no truncation.
+#[allow(clippy::cast_possible_truncation)]
+const TUNE_STEPS: u32 = WORKGROUP_SIZES.len() as u32 * DISPATCH_STEPS;
+
 /// Measures workgroup sizes and dispatch sizes on a synthetic job (about a second on a real
-/// GPU) and returns the fastest.
-fn measure(adapter: &wgpu::Adapter, variant: Variant) -> Result<Tuning, super::GpuError> {
+/// GPU) and returns the fastest; `step` hears how many of [`TUNE_STEPS`] are done.
+fn measure(
+    adapter: &wgpu::Adapter,
+    variant: Variant,
+    step: &mut dyn FnMut(u32),
+) -> Result<Tuning, super::GpuError> {
     // A 32-byte nonce with an 8-byte counter, as the miner mines by default.
     let job = PreparedJob::new(&[0x42; 178], &NonceLayout::new(vec![0x5a; 32], 8)?);
     // A target nothing meets: only the kernel's own speed is measured.
     let target = Target::from_bound(&[0; 64]);
     let mut best = (0.0f64, Tuning::default());
-    for workgroup_size in [64u32, 128, 256] {
+    for (n, workgroup_size) in (0u32..).zip(WORKGROUP_SIZES) {
         let context = Context::new(adapter, variant, workgroup_size)?;
         let mut dispatch = 1u32 << 14;
+        let mut tried = 0;
         loop {
+            tried += 1;
+            step(n * DISPATCH_STEPS + tried);
             let params = SearchParams::new(&job, 0, dispatch, &target, HIT_CAPACITY)?;
             let started = Instant::now();
             let in_flight = context.submit(0, &params, 0, u64::from(dispatch));
@@ -103,6 +128,8 @@ fn measure(adapter: &wgpu::Adapter, variant: Variant) -> Result<Tuning, super::G
             }
             dispatch <<= 1;
         }
+        // This size stopped early: the bar jumps to the next one.
+        step((n + 1) * DISPATCH_STEPS);
     }
     Ok(best.1)
 }
