@@ -10,6 +10,7 @@
 )]
 
 pub mod chain;
+pub mod cli;
 pub mod node;
 pub mod udp_relay;
 pub mod worker_cli;
