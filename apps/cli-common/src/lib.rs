@@ -9,7 +9,8 @@
 //! - [`devices`]: the CPU features and backends part of `devices`, as text and as JSON.
 //! - [`lines`]: line-oriented input with a bound on a line's length.
 //! - [`logging`]: log set-up (`IXI_LOG`, `--log-format`, colours only on a terminal).
-//! - [`run`]: a worker's task on a small runtime until Ctrl-C, with a status line on a terminal.
+//! - [`run`]: a worker's task on a small runtime until Ctrl-C, with a status line on a terminal;
+//!   a command's exit status.
 //! - [`service`]: stop signals (SIGTERM, SIGINT) and systemd notifications.
 //! - [`secret`]: a password that no `Debug` or log line prints.
 
@@ -24,4 +25,4 @@ pub mod secret;
 pub mod service;
 
 pub use link::{InitArgs, LinkArgs, LinkArgsError, init};
-pub use run::{WorkerState, run_until_interrupted};
+pub use run::{WorkerState, exit_code, run_until_interrupted};
