@@ -36,9 +36,8 @@ pub(crate) fn block_1000(c: &mut Criterion) {
         10,
         2,
         Shape {
-            signatures: 1000,
-            transactions: 0,
             distinct_solutions: true,
+            ..Shape::new(1000, 0)
         },
         &floor,
     );

@@ -81,6 +81,16 @@ fn naga_validates_both_variants_with_the_capabilities_requested() {
     );
 }
 
+/// A Rust struct's size and its fields' names and offsets, in the order given.
+macro_rules! layout {
+    ($ty:ident { $($field:ident),+ $(,)? }) => {
+        (
+            size_of::<$ty>(),
+            vec![$((stringify!($field), std::mem::offset_of!($ty, $field))),+],
+        )
+    };
+}
+
 /// The WGSL structs have the Rust structs' sizes and field offsets (naga's layouter).
 #[test]
 fn wgsl_structs_mirror_the_rust_layouts() {
@@ -98,43 +108,25 @@ fn wgsl_structs_mirror_the_rust_layouts() {
                 .map(|m| (m.name.clone().unwrap(), m.offset))
                 .collect();
             let (size, want): (usize, Vec<(&str, usize)>) = match ty.name.as_deref() {
-                Some("Key") => (
-                    size_of::<GpuKey>(),
-                    vec![
-                        ("n0inv", std::mem::offset_of!(GpuKey, n0inv)),
-                        ("bytes", std::mem::offset_of!(GpuKey, bytes)),
-                        ("limbs", std::mem::offset_of!(GpuKey, limbs)),
-                        ("threads", std::mem::offset_of!(GpuKey, threads)),
-                        ("n", std::mem::offset_of!(GpuKey, n)),
-                        ("rr", std::mem::offset_of!(GpuKey, rr)),
-                    ],
-                ),
-                Some("Item") => (
-                    size_of::<GpuItem>(),
-                    vec![
-                        ("key", std::mem::offset_of!(GpuItem, key)),
-                        ("digest", std::mem::offset_of!(GpuItem, digest)),
-                    ],
-                ),
-                Some("Params") => (
-                    size_of::<GpuParams>(),
-                    vec![
-                        ("first", std::mem::offset_of!(GpuParams, first)),
-                        ("count", std::mem::offset_of!(GpuParams, count)),
-                        ("threads", std::mem::offset_of!(GpuParams, threads)),
-                        ("limbs", std::mem::offset_of!(GpuParams, limbs)),
-                        ("exponent_lo", std::mem::offset_of!(GpuParams, exponent_lo)),
-                        ("exponent_hi", std::mem::offset_of!(GpuParams, exponent_hi)),
-                        (
-                            "signature_words",
-                            std::mem::offset_of!(GpuParams, signature_words),
-                        ),
-                        (
-                            "signature_offset",
-                            std::mem::offset_of!(GpuParams, signature_offset),
-                        ),
-                    ],
-                ),
+                Some("Key") => layout!(GpuKey {
+                    n0inv,
+                    bytes,
+                    limbs,
+                    threads,
+                    n,
+                    rr
+                }),
+                Some("Item") => layout!(GpuItem { key, digest }),
+                Some("Params") => layout!(GpuParams {
+                    first,
+                    count,
+                    threads,
+                    limbs,
+                    exponent_lo,
+                    exponent_hi,
+                    signature_words,
+                    signature_offset
+                }),
                 other => panic!("unexpected struct {other:?}"),
             };
             seen += 1;

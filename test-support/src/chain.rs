@@ -116,6 +116,18 @@ pub struct Shape {
     pub distinct_solutions: bool,
 }
 
+impl Shape {
+    /// `signatures` block signatures and `transactions` transactions a block, each signer
+    /// reusing one solution.
+    pub fn new(signatures: usize, transactions: usize) -> Self {
+        Self {
+            signatures,
+            transactions,
+            distinct_solutions: false,
+        }
+    }
+}
+
 impl TestChain {
     /// Blocks `first..first+count`, the first without signatures (the signers' PoW solutions
     /// are mined on it, on the plain path), every later one shaped `shape`, all valid.

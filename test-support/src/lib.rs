@@ -10,6 +10,7 @@
 )]
 
 pub mod chain;
+pub mod cli;
 pub mod http;
 pub mod node;
 pub mod udp_relay;

@@ -35,6 +35,35 @@ fn parse_bits(case: &Value, key: &str) -> u64 {
     u64::from_str_radix(text(case, key), 16).expect("16 hex digits")
 }
 
+/// A difficulty as the reference writes it at `key`, and its raw value at `{key}Raw`.
+pub(crate) fn assert_difficulty(case: &Value, key: &str, d: &IxiNumber) {
+    assert_eq!(d.to_string(), text(case, key), "{}", id(case));
+    assert_raw(case, key, d);
+}
+
+fn assert_raw(case: &Value, key: &str, d: &IxiNumber) {
+    assert_eq!(
+        d.raw().to_string(),
+        text(case, &format!("{key}Raw")),
+        "{}",
+        id(case)
+    );
+}
+
+/// [`expect_step`] for a difficulty (at `key`, or the exception at `error_key`), and where it
+/// is one, its raw value at `{key}Raw`.
+fn expect_difficulty(
+    case: &Value,
+    key: &str,
+    error_key: &str,
+    got: Result<IxiNumber, &'static str>,
+) -> Option<IxiNumber> {
+    expect_step(case, key, error_key, got.clone().map(|d| d.to_string()))?;
+    let d = got.ok()?;
+    assert_raw(case, key, &d);
+    Some(d)
+}
+
 #[test]
 fn ixivarint_encodings() {
     for case in section("ixivarint") {
@@ -187,37 +216,11 @@ fn hash_to_difficulty_cases() {
         let hash = bytes(case, "hash");
         assert_eq!(hash.len() as u64, case["length"].as_u64().unwrap());
         let d = difficulty::hash_to_difficulty(&hash).map_err(exception);
-        expect_step(
-            case,
-            "difficulty",
-            "difficultyError",
-            d.clone().map(|d| d.to_string()),
-        );
-        if let Ok(d) = d {
-            assert_eq!(
-                d.raw().to_string(),
-                text(case, "difficultyRaw"),
-                "{}",
-                id(case)
-            );
-        }
+        expect_difficulty(case, "difficulty", "difficultyError", d);
         let bits = difficulty::hash_to_bits(&hash);
         assert_eq!(bits_hex(bits), text(case, "bits"), "{}", id(case));
         let bd = difficulty::bits_to_difficulty(bits).map_err(exception);
-        expect_step(
-            case,
-            "bitsDifficulty",
-            "bitsDifficultyError",
-            bd.clone().map(|d| d.to_string()),
-        );
-        if let Ok(bd) = bd {
-            assert_eq!(
-                bd.raw().to_string(),
-                text(case, "bitsDifficultyRaw"),
-                "{}",
-                id(case)
-            );
-        }
+        expect_difficulty(case, "bitsDifficulty", "bitsDifficultyError", bd);
         check_validations(case, &hash);
     }
 }
@@ -237,13 +240,7 @@ fn parse_input(case: &Value) -> IxiNumber {
 fn difficulty_to_bits_cases() {
     for case in section("difficulty_to_bits") {
         let d = parse_input(case);
-        assert_eq!(d.to_string(), text(case, "difficulty"), "{}", id(case));
-        assert_eq!(
-            d.raw().to_string(),
-            text(case, "difficultyRaw"),
-            "{}",
-            id(case)
-        );
+        assert_difficulty(case, "difficulty", &d);
 
         let target = difficulty::difficulty_to_hash(&d).map_err(exception);
         expect_step(
@@ -271,18 +268,9 @@ fn difficulty_to_bits_cases() {
             to_hash.map(hex::encode),
         );
         let bd = difficulty::bits_to_difficulty(bits).map_err(exception);
-        if expect_step(
-            case,
-            "bitsToDifficulty",
-            "bitsToDifficultyError",
-            bd.clone().map(|d| d.to_string()),
-        )
-        .is_some()
-        {
-            let raw = bd.unwrap().raw().to_string();
-            assert_eq!(raw, text(case, "bitsToDifficultyRaw"), "{}", id(case));
+        if let Some(bd) = expect_difficulty(case, "bitsToDifficulty", "bitsToDifficultyError", bd) {
             // Bits are lossy upward: never below the exact difficulty.
-            assert!(number(&raw) >= d, "{}", id(case));
+            assert!(number(&bd.raw().to_string()) >= d, "{}", id(case));
         }
     }
 }
@@ -307,21 +295,7 @@ fn bits_to_difficulty_cases() {
             );
         }
         let d = difficulty::bits_to_difficulty(bits).map_err(exception);
-        if expect_step(
-            case,
-            "difficulty",
-            "difficultyError",
-            d.clone().map(|d| d.to_string()),
-        )
-        .is_some()
-        {
-            let d = d.unwrap();
-            assert_eq!(
-                d.raw().to_string(),
-                text(case, "difficultyRaw"),
-                "{}",
-                id(case)
-            );
+        if let Some(d) = expect_difficulty(case, "difficulty", "difficultyError", d) {
             let again = difficulty::difficulty_to_bits(&d).map_err(exception);
             expect_step(
                 case,

@@ -12,6 +12,8 @@ use ixi_miner::job::Job;
 use num_bigint::BigInt;
 use serde_json::Value;
 
+use crate::formats_vectors::assert_difficulty;
+
 fn raw(case: &Value, key: &str) -> IxiNumber {
     IxiNumber::from_raw(text(case, key).parse::<BigInt>().unwrap())
 }
@@ -67,23 +69,11 @@ fn plain_path(case: &Value) -> PowCase {
         case["minerPrefilterPass"].as_bool().unwrap()
     );
     let d = difficulty::hash_to_difficulty(&hash).expect(id(case));
-    assert_eq!(d.to_string(), text(case, "difficulty"), "{}", id(case));
-    assert_eq!(
-        d.raw().to_string(),
-        text(case, "difficultyRaw"),
-        "{}",
-        id(case)
-    );
+    assert_difficulty(case, "difficulty", &d);
     let bits = difficulty::hash_to_bits(&hash);
     assert_eq!(format!("{bits:016x}"), text(case, "bits"), "{}", id(case));
     let bd = difficulty::bits_to_difficulty(bits).expect(id(case));
-    assert_eq!(bd.to_string(), text(case, "bitsDifficulty"), "{}", id(case));
-    assert_eq!(
-        bd.raw().to_string(),
-        text(case, "bitsDifficultyRaw"),
-        "{}",
-        id(case)
-    );
+    assert_difficulty(case, "bitsDifficulty", &bd);
     for check in case["checks"].as_array().unwrap() {
         let min = raw(check, "minDifficultyRaw");
         assert_eq!(

@@ -336,6 +336,37 @@ pub fn check<T: CommandFactory>(prefix: &str, file: Option<&Path>) -> Result<Str
     };
     let command = layered(command, prefix, &settings);
     let mut out = String::new();
+    write_tables(&mut out, &command, |out, long, arg| {
+        let from_env = arg
+            .get_env()
+            .and_then(std::env::var_os)
+            .map(|v| v.to_string_lossy().into_owned());
+        let from_default = default_values(arg);
+        let value = from_env
+            .or_else(|| (!from_default.is_empty()).then(|| from_default.join(",")))
+            .or_else(|| (!takes_value(arg)).then(|| "false".to_owned()));
+        match value {
+            Some(_) if is_secret(long) => {
+                let _ = writeln!(out, "{long} = \"<hidden>\"");
+            }
+            Some(v) => {
+                let _ = writeln!(out, "{long} = {}", toml_text(&v));
+            }
+            None => {
+                let _ = writeln!(out, "# {long} is not set");
+            }
+        }
+    });
+    Ok(out)
+}
+
+/// A table for each subcommand that has settings, `[name]` and then what `setting` writes for
+/// each of them, in order.
+fn write_tables(
+    out: &mut String,
+    command: &Command,
+    mut setting: impl FnMut(&mut String, &str, &Arg),
+) {
     for sub in command.get_subcommands() {
         let known = settings_of(sub);
         if known.is_empty() {
@@ -343,33 +374,18 @@ pub fn check<T: CommandFactory>(prefix: &str, file: Option<&Path>) -> Result<Str
         }
         let _ = writeln!(out, "[{}]", sub.get_name());
         for (long, arg) in known {
-            let from_env = arg
-                .get_env()
-                .and_then(std::env::var_os)
-                .map(|v| v.to_string_lossy().into_owned());
-            let from_default = arg
-                .get_default_values()
-                .iter()
-                .map(|v| v.to_string_lossy().into_owned())
-                .collect::<Vec<_>>();
-            let value = from_env
-                .or_else(|| (!from_default.is_empty()).then(|| from_default.join(",")))
-                .or_else(|| (!takes_value(arg)).then(|| "false".to_owned()));
-            match value {
-                Some(_) if is_secret(&long) => {
-                    let _ = writeln!(out, "{long} = \"<hidden>\"");
-                }
-                Some(v) => {
-                    let _ = writeln!(out, "{long} = {}", toml_text(&v));
-                }
-                None => {
-                    let _ = writeln!(out, "# {long} is not set");
-                }
-            }
+            setting(out, &long, arg);
         }
         out.push('\n');
     }
-    Ok(out)
+}
+
+/// An argument's default values, as text.
+fn default_values(arg: &Arg) -> Vec<String> {
+    arg.get_default_values()
+        .iter()
+        .map(|v| v.to_string_lossy().into_owned())
+        .collect()
 }
 
 /// A commented example file for `binary`: every setting of every subcommand, commented out
@@ -381,34 +397,22 @@ pub fn example<T: CommandFactory>(prefix: &str) -> String {
         "# {} configuration: pass it with --config FILE.\n# Each table is a subcommand, each key one of its flags; the command line and the\n# environment ({prefix}_<SUBCOMMAND>_<FLAG>) override what is set here.\n\n",
         command.get_name()
     );
-    for sub in command.get_subcommands() {
-        let known = settings_of(sub);
-        if known.is_empty() {
-            continue;
+    write_tables(&mut out, &command, |out, long, arg| {
+        if let Some(help) = arg.get_help() {
+            let help = help.to_string();
+            let _ = writeln!(out, "# {}", help.lines().next().unwrap_or(""));
         }
-        let _ = writeln!(out, "[{}]", sub.get_name());
-        for (long, arg) in known {
-            if let Some(help) = arg.get_help() {
-                let help = help.to_string();
-                let _ = writeln!(out, "# {}", help.lines().next().unwrap_or(""));
-            }
-            let default = arg
-                .get_default_values()
-                .iter()
-                .map(|v| v.to_string_lossy().into_owned())
-                .collect::<Vec<_>>();
-            if is_secret(&long) {
-                let _ = writeln!(out, "# {long} = \"...\"");
-            } else if !takes_value(arg) {
-                let _ = writeln!(out, "# {long} = false");
-            } else if default.is_empty() {
-                let _ = writeln!(out, "# {long} =");
-            } else {
-                let _ = writeln!(out, "# {long} = {}", toml_text(&default.join(",")));
-            }
+        let default = default_values(arg);
+        if is_secret(long) {
+            let _ = writeln!(out, "# {long} = \"...\"");
+        } else if !takes_value(arg) {
+            let _ = writeln!(out, "# {long} = false");
+        } else if default.is_empty() {
+            let _ = writeln!(out, "# {long} =");
+        } else {
+            let _ = writeln!(out, "# {long} = {}", toml_text(&default.join(",")));
         }
-        out.push('\n');
-    }
+    });
     out
 }
 

@@ -2,7 +2,7 @@
 //! adapters wgpu finds (with the `gpu` feature; a build without it lists none).
 
 use ixi_kernels::cpu::CpuFeatures;
-use ixi_kernels::select::BackendKind;
+use ixi_kernels::select::{BackendChoice, BackendKind, SelectError};
 use serde_json::{Map, Value, json};
 
 /// The CPU backends of an engine, as `devices` shows them.
@@ -22,6 +22,28 @@ impl<K: BackendKind> BackendReport<K> {
             kinds: kinds.to_vec(),
             auto,
         }
+    }
+
+    /// Prints `devices` for this machine: `kinds` with the one `auto` picks, and the GPU
+    /// adapters, which `gpu` (the engine's GPU kind) runs on as `usage` says.
+    ///
+    /// # Errors
+    /// No kind of `auto`'s runs on this CPU.
+    pub fn print_for_this_machine(
+        kinds: &[K],
+        gpu: K,
+        json: bool,
+        usage: &str,
+    ) -> Result<(), SelectError<K>> {
+        let features = CpuFeatures::detect();
+        let auto = BackendChoice::Auto.resolve(&features)?;
+        Self::new(features, kinds, auto).print(
+            &GpuReport::discover(),
+            json,
+            usage,
+            gpu.unsupported_reason(&features),
+        );
+        Ok(())
     }
 
     /// Threads this machine runs at once.

@@ -31,10 +31,7 @@ pub const MAX_THREADS: usize = 1024;
 /// # Errors
 /// Not a number, or outside the range.
 pub fn parse_threads(s: &str) -> Result<NonZeroUsize, String> {
-    let n: usize = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("{:?} is not a thread count", short(s)))?;
+    let n: usize = parse_as(s, "a thread count")?;
     NonZeroUsize::new(n)
         .filter(|n| n.get() <= MAX_THREADS)
         .ok_or_else(|| format!("{n} threads: must be 1 to {MAX_THREADS}"))
@@ -49,10 +46,7 @@ pub const MAX_SECONDS: f64 = 1e9;
 /// # Errors
 /// Not a number, not finite, negative or above the maximum.
 pub fn parse_seconds(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("{:?} is not a number of seconds", short(s)))?;
+    let v: f64 = parse_as(s, "a number of seconds")?;
     if (0.0..=MAX_SECONDS).contains(&v) {
         Ok(v)
     } else {
@@ -79,6 +73,13 @@ pub fn parse_bench_seconds(s: &str) -> Result<f64, String> {
             "{v} seconds: a measurement takes more than 0 and at most {MAX_BENCH_SECONDS} seconds"
         ))
     }
+}
+
+/// `s`, trimmed, as a `T`; else an error that calls (the start of) it not `what`.
+fn parse_as<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("{:?} is not {what}", short(s)))
 }
 
 /// At most the first 100 characters of what was given, for error messages: an argument can be

@@ -10,7 +10,8 @@
 //! - [`lines`]: line-oriented input with a bound on a line's length.
 //! - [`logging`]: log set-up (`IXI_LOG`, `--log-format`, colours only on a terminal).
 //! - [`progress`]: progress bars on a terminal only (benchmarks, audits, GPU tuning).
-//! - [`run`]: a worker's task on a small runtime until Ctrl-C, with a status line on a terminal.
+//! - [`run`]: a worker's task on a small runtime until Ctrl-C, with a status line on a terminal;
+//!   a command's exit status.
 //! - [`service`]: stop signals (SIGTERM, SIGINT) and systemd notifications.
 //! - [`secret`]: a password that no `Debug` or log line prints.
 
@@ -26,4 +27,4 @@ pub mod secret;
 pub mod service;
 
 pub use link::{InitArgs, LinkArgs, LinkArgsError, init};
-pub use run::{WorkerState, run_until_interrupted};
+pub use run::{WorkerState, exit_code, run_until_interrupted};

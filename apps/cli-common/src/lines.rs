@@ -4,6 +4,24 @@
 
 use std::io::{self, BufRead};
 
+use serde_json::{Map, Value};
+
+/// A line of the line protocols as its JSON object; else the answer's error message
+/// (`expected` says what the object must hold, for a line that is JSON but not an object).
+///
+/// # Errors
+/// An empty line, invalid JSON, or JSON that is not an object.
+pub fn json_object(line: &str, expected: &str) -> Result<Map<String, Value>, String> {
+    let line = line.trim();
+    if line.is_empty() {
+        return Err("empty line: expected a JSON object".into());
+    }
+    match serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))? {
+        Value::Object(obj) => Ok(obj),
+        _ => Err(expected.into()),
+    }
+}
+
 /// One line of input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Line {

@@ -1,7 +1,9 @@
-//! Running a worker's long-lived task until the operator or the service manager stops it.
+//! Running a worker's long-lived task until the operator or the service manager stops it, and
+//! a command's exit status.
 
 use std::future::Future;
 use std::io::IsTerminal as _;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::service::{Notifier, STOP_GRACE, stop_signal};
@@ -74,4 +76,16 @@ where
         }
     });
     Ok(())
+}
+
+/// A command's exit status for what it came to: success, or failure with the error (and its
+/// causes, `{:#}`) on stderr after the `binary`'s name.
+pub fn exit_code<E: std::fmt::Display>(binary: &str, result: Result<(), E>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{binary}: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -12,6 +12,7 @@ use ixi_formats::number::IxiNumber;
 use ixi_link_proto::{Message, Role};
 use ixi_link_transport::Identity;
 use ixi_link_worker::client::{LinkUpdate, WorkerOptions, spawn_worker};
+use ixi_test_support::cli::{assert_success, assert_usage_error, stderr};
 use serde_json::Value;
 
 fn link() -> Command {
@@ -22,10 +23,6 @@ fn run(args: &[&str]) -> Output {
     link().args(args).output().unwrap()
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ixi-link-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -33,7 +30,7 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn json_line(out: &Output) -> Value {
-    assert!(out.status.success(), "{}", stderr(out));
+    assert_success(out);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -59,7 +56,7 @@ fn devnet_mines_and_verifies_with_every_verdict_right() {
         "--summary-json",
         summary.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     for field in [
         "blocks",
@@ -116,7 +113,7 @@ fn identities_and_authorizations() {
         "--pin",
         &worker,
     ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     let authorized = std::fs::read_to_string(dir.join("authorized.txt")).unwrap();
     assert!(authorized.contains(&worker));
 
@@ -196,7 +193,7 @@ async fn serve_simulate_serves_an_authorized_worker() {
         "--pin",
         &worker.pin().to_string(),
     ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     // A free UDP port.
     let port = std::net::UdpSocket::bind("127.0.0.1:0")
         .unwrap()
@@ -300,13 +297,13 @@ fn data_directories_are_private_whatever_the_umask_and_links_are_never_followed(
     let dir = temp_dir("private");
     let d = dir.to_str().unwrap();
     let out = run_with_open_umask(&["init", "--data-dir", d, "--json"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     assert_eq!(mode(&dir), 0o700);
     assert_eq!(mode(&dir.join("identity.key")), 0o600);
     assert_eq!(mode(&dir.join("identity.crt")), 0o600);
     let pin = Identity::generate("w").unwrap().pin().to_string();
     let out = run_with_open_umask(&["authorize", "--data-dir", d, "--pin", &pin]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     assert_eq!(mode(&dir.join("authorized.txt")), 0o600);
 
     // Loosened by someone: tightened again on the next use, with a warning.
@@ -318,7 +315,7 @@ fn data_directories_are_private_whatever_the_umask_and_links_are_never_followed(
     )
     .unwrap();
     let out = run(&["authorize", "--data-dir", d, "--pin", &pin]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert_success(&out);
     assert_eq!(mode(&dir), 0o700);
     assert_eq!(mode(&dir.join("authorized.txt")), 0o600);
     assert!(stderr(&out).contains("tightened"), "{}", stderr(&out));
@@ -352,16 +349,7 @@ async fn audit_json_reports_findings_field_by_field_and_exits_by_outcome() {
     use ixi_test_support::node::{Answer, NodeStandIn};
 
     let floor = IxiNumber::from_whole(1000);
-    let mut chain = TestChain::build(
-        50,
-        6,
-        Shape {
-            signatures: 3,
-            transactions: 3,
-            distinct_solutions: false,
-        },
-        &floor,
-    );
+    let mut chain = TestChain::build(50, 6, Shape::new(3, 3), &floor);
     chain.break_block_signature(51, 2);
     chain.break_pow_difficulty(52, 0);
     chain.break_total(53);
@@ -373,8 +361,9 @@ async fn audit_json_reports_findings_field_by_field_and_exits_by_outcome() {
         .answers
         .insert(56, Answer::Error("Block not found.".into()));
     let url = node.url.clone();
-    let audit = move |args: Vec<String>| {
+    let audit = move |args: &[&str]| {
         let url = url.clone();
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         tokio::task::spawn_blocking(move || {
             link()
                 .args([
@@ -392,14 +381,14 @@ async fn audit_json_reports_findings_field_by_field_and_exits_by_outcome() {
         })
     };
     let log = temp_dir("audit-log").with_extension("jsonl");
-    let out = audit(vec![
-        "--from".into(),
-        "50".into(),
-        "--to".into(),
-        "55".into(),
-        "--json".into(),
-        "--audit-log".into(),
-        log.to_str().unwrap().into(),
+    let out = audit(&[
+        "--from",
+        "50",
+        "--to",
+        "55",
+        "--json",
+        "--audit-log",
+        log.to_str().unwrap(),
     ])
     .await
     .unwrap();
@@ -453,32 +442,16 @@ async fn audit_json_reports_findings_field_by_field_and_exits_by_outcome() {
     std::fs::remove_file(&log).unwrap();
 
     // A clean range: exit 0. A missing block: exit 2 naming it. Bad arguments: exit 2.
-    let clean = audit(vec![
-        "--from".into(),
-        "55".into(),
-        "--to".into(),
-        "55".into(),
-    ])
-    .await
-    .unwrap();
+    let clean = audit(&["--from", "55", "--to", "55"]).await.unwrap();
     assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
-    let missing = audit(vec![
-        "--from".into(),
-        "55".into(),
-        "--to".into(),
-        "56".into(),
-    ])
-    .await
-    .unwrap();
+    let missing = audit(&["--from", "55", "--to", "56"]).await.unwrap();
     assert_eq!(missing.status.code(), Some(2));
     assert!(
         stderr(&missing).contains("block 56"),
         "{}",
         stderr(&missing)
     );
-    let backwards = audit(vec!["--from".into(), "9".into(), "--to".into(), "1".into()])
-        .await
-        .unwrap();
+    let backwards = audit(&["--from", "9", "--to", "1"]).await.unwrap();
     assert_eq!(backwards.status.code(), Some(2));
 }
 
@@ -503,10 +476,7 @@ fn numeric_flags_out_of_range_are_refused_without_a_panic() {
         ],
         &["simnode", "--listen", "127.0.0.1:0", "--seconds", "-5"],
     ] {
-        let out = run(args);
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_usage_error(&run(args), args);
     }
 }
 

@@ -8,12 +8,12 @@
     clippy::cast_possible_truncation
 )]
 
-use std::io::Write as _;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use ixi_formats::difficulty;
 use ixi_formats::number::IxiNumber;
 use ixi_formats::solution;
+use ixi_test_support::cli::{assert_success, assert_usage_error, json_lines, reference_vectors};
 use serde_json::{Value, json};
 
 fn miner() -> Command {
@@ -21,45 +21,16 @@ fn miner() -> Command {
 }
 
 fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
-    let mut child = miner()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    ixi_test_support::cli::run_with_stdin(miner(), args, stdin)
 }
 
 fn run(args: &[&str]) -> Output {
     miner().args(args).output().unwrap()
 }
 
-fn stdout_lines(out: &Output) -> Vec<Value> {
-    String::from_utf8(out.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
-        .collect()
-}
-
-fn vectors() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/data/ixian-reference.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 #[test]
 fn hash_answers_every_line_in_order_and_survives_bad_ones() {
-    let v = vectors();
+    let v = reference_vectors();
     let cases = v["pow"].as_array().unwrap();
     assert!(!cases.is_empty());
     let bad_lines = [
@@ -102,7 +73,7 @@ fn hash_answers_every_line_in_order_and_survives_bad_ones() {
     }
     let out = run_with_stdin(&["hash"], &input);
     assert!(out.status.success());
-    let lines = stdout_lines(&out);
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), expected.len(), "one line out per line in");
     for (got, want) in lines.iter().zip(expected) {
         match want {
@@ -140,12 +111,8 @@ fn mine_json_prints_only_verified_improving_solutions() {
         "2",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines = stdout_lines(&out);
+    assert_success(&out);
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), 3);
     let min = IxiNumber::from_whole(1000);
     let mut last: Option<IxiNumber> = None;
@@ -245,12 +212,8 @@ fn bench_json_reports_rate_and_in_run_baseline() {
         "1",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines = stdout_lines(&out);
+    assert_success(&out);
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), 1, "one JSON object");
     let b = &lines[0];
     assert!(b["backend"].is_string());
@@ -271,7 +234,7 @@ fn bench_json_reports_rate_and_in_run_baseline() {
 fn devices_json_lists_backends_and_features() {
     let out = run(&["devices", "--json"]);
     assert!(out.status.success());
-    let d = &stdout_lines(&out)[0];
+    let d = &json_lines(&out)[0];
     let backends = d["backends"].as_array().unwrap();
     assert!(
         backends
@@ -361,13 +324,8 @@ fn numeric_flags_out_of_range_are_refused_without_a_panic() {
         (&["--nonce-len", "65"], "2 to 64"),
     ];
     for (extra, want) in cases {
-        let out = mine(extra);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
-        assert!(
-            err.contains(want) && !err.contains("panicked"),
-            "{extra:?}: {err}"
-        );
+        let err = assert_usage_error(&mine(extra), extra);
+        assert!(err.contains(want), "{extra:?}: {err}");
     }
     for args in [
         &["bench", "--threads", "100000"][..],
@@ -375,16 +333,13 @@ fn numeric_flags_out_of_range_are_refused_without_a_panic() {
         &["bench", "--rounds", "0"],
         &["bench", "--prefix-len", "0"],
     ] {
-        let out = run(args);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_usage_error(&run(args), args);
     }
 }
 
 #[test]
 fn hash_bounds_a_line_and_quotes_little_of_it() {
-    let v = vectors();
+    let v = reference_vectors();
     let case = &v["pow"][0];
     let good = json!({
         "blockNum": case["blockNum"],
@@ -401,7 +356,7 @@ fn hash_bounds_a_line_and_quotes_little_of_it() {
     );
     let out = run_with_stdin(&["hash"], &format!("{huge}\n{digits}\n{good}\n"));
     assert!(out.status.success());
-    let answers = stdout_lines(&out);
+    let answers = json_lines(&out);
     assert_eq!(answers.len(), 3);
     let too_long = answers[0]["error"].as_str().unwrap();
     assert!(too_long.contains("longer than"), "{too_long}");
@@ -504,11 +459,7 @@ fn settings_come_from_flag_then_environment_then_file_then_default() {
             cmd.env("IXI_MINER_BENCH_THREADS", t);
         }
         let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out);
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         v["threads"].as_u64().unwrap()
     };
@@ -544,11 +495,7 @@ fn settings_come_from_flag_then_environment_then_file_then_default() {
     let out = run(&["init", "--data-dir", dir.to_str().unwrap()]);
     assert!(out.status.success());
     let out = run(&["config", "check", "--config", example.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(
         shown.contains("[connect]") && shown.contains("nonce-len = 32"),

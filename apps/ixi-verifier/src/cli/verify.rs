@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::{Condvar, Mutex, PoisonError, mpsc};
 
 use anyhow::Context as _;
-use ixi_cli_common::lines::{BoundedLines, Line};
+use ixi_cli_common::lines::{BoundedLines, Line, json_object};
 use ixi_kernels::cpu::CpuFeatures;
 use ixi_verifier::backend::{self, VerifyBackend};
 use ixi_verifier::{Batch, KeyCache, KeyRejected, VerifyingKey};
@@ -168,14 +168,10 @@ impl ByteBudget {
 
 fn parse_fields(line: &[u8], cache: &KeyCache) -> Result<Parsed, String> {
     let text = std::str::from_utf8(line).map_err(|_| "line is not UTF-8".to_owned())?;
-    let text = text.trim();
-    if text.is_empty() {
-        return Err("empty line: expected a JSON object".into());
-    }
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
-    let obj = value
-        .as_object()
-        .ok_or("expected a JSON object with a key, message and signature")?;
+    let obj = &json_object(
+        text,
+        "expected a JSON object with a key, message and signature",
+    )?;
     let message = hex_field(obj, "message")?;
     let signature = hex_field(obj, "signature")?;
     let key = match (
