@@ -48,6 +48,17 @@ async fn connect_serves_its_metrics_and_status() {
     .expect("a solution accepted in time");
     let addr: SocketAddr = listen.parse().unwrap();
     let (first, second, status) = tokio::task::spawn_blocking(move || {
+        // Attempts are counted when a range is done, which on a loaded machine may come after
+        // the first solution.
+        let counted = std::time::Instant::now();
+        while total(&http::scrape(addr), "ixi_miner_attempts_total") == 0.0 {
+            assert!(
+                counted.elapsed() < Duration::from_secs(60),
+                "no attempts counted"
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        std::thread::sleep(Duration::from_millis(1500));
         let first = http::scrape(addr);
         std::thread::sleep(Duration::from_secs(2));
         (first, http::scrape(addr), http::status(addr))
@@ -152,8 +163,8 @@ fn mine_json_says_what_a_solution_is_worth_beside_a_block_total() {
         .args([
             "--min-difficulty",
             "1000",
-            "--total-signer-difficulty",
-            "-5",
+            // `=`: else the command line reads "-5" as a flag of its own.
+            "--total-signer-difficulty=-5",
         ])
         .output()
         .unwrap();

@@ -338,11 +338,7 @@ mod tests {
             .collect()
     }
 
-    fn find(
-        samples: &[Sample],
-        name: &str,
-        labels: &[(&str, &str)],
-    ) -> f64 {
+    fn find(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
         samples
             .iter()
             .find(|(n, l, _)| {
