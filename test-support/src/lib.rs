@@ -10,6 +10,8 @@
 )]
 
 pub mod chain;
+pub mod flood;
+pub mod load;
 pub mod node;
 pub mod udp_relay;
 pub mod worker_cli;
