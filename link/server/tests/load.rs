@@ -6,22 +6,21 @@ use std::time::{Duration, Instant};
 use ixi_test_support::chain::Shape;
 use ixi_test_support::load::{LoadConfig, LoadRun};
 
-/// 128 miners and 128 verifiers; 22 blocks of 16 + 8 signatures give 512 signatures, four to
-/// a batch, so every verifier answers one.
+/// 128 miners and 128 verifiers; 12 blocks of 22 + 2 signatures give 266 signatures, two to a
+/// batch, so every verifier answers at least one.
 const CONFIG: LoadConfig = LoadConfig {
     miners: 128,
     verifiers: 128,
     valid_solutions: 8,
     below_target_per_miner: 2,
     wave: 32,
-    blocks: 22,
+    blocks: 12,
     shape: Shape {
-        signatures: 16,
-        transactions: 8,
+        signatures: 22,
+        transactions: 2,
         distinct_solutions: false,
     },
-    broken_signatures: &[(3, 5), (17, 0)],
-    verifier_hold: Duration::from_millis(1500),
+    broken_signatures: &[(3, 5), (11, 0)],
 };
 
 #[test]
@@ -60,7 +59,7 @@ fn two_hundred_fifty_six_sessions_lose_nothing_and_answer_nothing_twice() {
         started.elapsed()
     );
     outcome.check(&CONFIG);
-    assert_eq!(CONFIG.verify_items(), 512);
+    assert_eq!(CONFIG.verify_items(), 266);
     workers_runtime.shutdown_timeout(Duration::from_secs(1));
     link_runtime.shutdown_timeout(Duration::from_secs(1));
 }

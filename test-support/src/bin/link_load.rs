@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ixi_test_support::chain::Shape;
-use ixi_test_support::load::{LoadConfig, LoadRun, rss_bytes};
+use ixi_test_support::load::{BATCH_ITEMS, LoadConfig, LoadRun, rss_bytes};
 
 /// Counts the bytes live that were allocated, minus those freed, on the link's threads.
 struct CountingAlloc;
@@ -141,12 +141,12 @@ fn main() {
     let verifiers = sessions / 2;
     let miners = sessions - verifiers;
     let shape = Shape {
-        signatures: 16,
-        transactions: 8,
+        signatures: 22,
+        transactions: 2,
         distinct_solutions: false,
     };
-    // Four signatures to a batch, one batch for every verifier.
-    let wanted = verifiers * 4;
+    // A batch for every verifier.
+    let wanted = verifiers * BATCH_ITEMS;
     let per_block = shape.signatures + shape.transactions;
     let blocks = 1 + (wanted.saturating_sub(shape.transactions)).div_ceil(per_block) as u64;
     let config = LoadConfig {
@@ -158,7 +158,6 @@ fn main() {
         blocks,
         shape,
         broken_signatures: &[(3, 5)],
-        verifier_hold: Duration::from_millis(1500),
     };
     println!(
         "link_load: {sessions} sessions ({miners} miners, {verifiers} verifiers), {} signatures \
