@@ -62,7 +62,8 @@ fn is_retry(datagram: &[u8]) -> bool {
 #[must_use]
 pub fn flood(config: &FloodConfig) -> FloodReport {
     let identity = Identity::generate("flood").expect("a throwaway identity");
-    let client: ClientConfig = tls::client_config(&identity, config.link_pin).expect("a client config");
+    let client: ClientConfig =
+        tls::client_config(&identity, config.link_pin).expect("a client config");
     let mut sources: Vec<Source> = (0..config.sockets.max(1))
         .map(|_| {
             let socket = UdpSocket::bind("127.0.0.1:0").expect("a source port");
@@ -80,14 +81,17 @@ pub fn flood(config: &FloodConfig) -> FloodReport {
     let interval = Duration::from_secs_f64(1.0 / config.rate.max(1.0));
     for k in 0..config.handshakes {
         // Paced: the k-th handshake starts no earlier than k intervals in.
-        if let Some(wait) = (interval * u32::try_from(k).unwrap_or(u32::MAX)).checked_sub(start.elapsed()) {
+        if let Some(wait) =
+            (interval * u32::try_from(k).unwrap_or(u32::MAX)).checked_sub(start.elapsed())
+        {
             std::thread::sleep(wait);
         }
         let now = Instant::now();
         let count = sources.len();
         let s = &mut sources[k % count];
         let Ok((handle, mut connection)) =
-            s.endpoint.connect(now, client.clone(), config.target, SERVER_NAME)
+            s.endpoint
+                .connect(now, client.clone(), config.target, SERVER_NAME)
         else {
             continue;
         };

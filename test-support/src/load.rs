@@ -128,7 +128,12 @@ impl NodeSource for LoadNode {
         NodeState::Mining(self.challenge.clone())
     }
 
-    async fn forward(&self, _: u64, nonce: &[u8], difficulty: &IxiNumber) -> ForwardOutcome<Self::Error> {
+    async fn forward(
+        &self,
+        _: u64,
+        nonce: &[u8],
+        difficulty: &IxiNumber,
+    ) -> ForwardOutcome<Self::Error> {
         self.forwarded
             .lock()
             .unwrap()
@@ -305,8 +310,12 @@ impl LoadRun {
         for (index, chunk) in workers.chunks(config.wave.max(1)).enumerate() {
             for (offset, (identity, role)) in chunk.iter().enumerate() {
                 let i = index * config.wave.max(1) + offset;
-                let mut options =
-                    WorkerOptions::new(addr.clone(), self.link_id.pin(), *role, format!("load-{i}"));
+                let mut options = WorkerOptions::new(
+                    addr.clone(),
+                    self.link_id.pin(),
+                    *role,
+                    format!("load-{i}"),
+                );
                 options.backoff = Backoff {
                     initial: Duration::from_millis(50),
                     max: Duration::from_millis(500),
@@ -449,11 +458,7 @@ fn submissions(i: usize, job_id: u64, prepared: &Prepared) -> Vec<(u64, Vec<u8>,
     }
     let mut stale = vec![0x5e; 32];
     stale[..8].copy_from_slice(&(i as u64).to_le_bytes());
-    out.push((
-        job_id ^ 1,
-        stale,
-        Expected::Rejected(RejectReason::Stale),
-    ));
+    out.push((job_id ^ 1, stale, Expected::Rejected(RejectReason::Stale)));
     out.push((
         job_id,
         vec![u8::try_from(i % 256).unwrap()],
@@ -601,7 +606,9 @@ impl LoadOutcome {
                     (Expected::Rejected(r), v) => {
                         assert_eq!(v, Verdict::Rejected(*r), "miner {i}: {}", hex(nonce));
                     }
-                    (Expected::Valid(d), Verdict::Accepted) => accepted.push((nonce.clone(), d.clone())),
+                    (Expected::Valid(d), Verdict::Accepted) => {
+                        accepted.push((nonce.clone(), d.clone()))
+                    }
                     (Expected::Valid(d), Verdict::Rejected(RejectReason::NotBetter)) => {
                         not_better.push(d.clone());
                     }
@@ -618,7 +625,10 @@ impl LoadOutcome {
         assert!(!forwarded.is_empty(), "no solution reached the node");
         forwarded.sort();
         accepted.sort();
-        assert_eq!(forwarded, accepted, "forwarded solutions differ from the accepted ones");
+        assert_eq!(
+            forwarded, accepted,
+            "forwarded solutions differ from the accepted ones"
+        );
         let best = forwarded.iter().map(|f| &f.1).max().expect("one accepted");
         assert!(not_better.iter().all(|d| d < best));
         assert_eq!(
@@ -641,7 +651,10 @@ impl LoadOutcome {
                 handed_out += signatures.len();
             }
         }
-        assert!(batch_ids.values().all(|n| *n == 1), "a batch handed out twice");
+        assert!(
+            batch_ids.values().all(|n| *n == 1),
+            "a batch handed out twice"
+        );
         assert_eq!(handed_out, items, "signatures handed to verifiers");
         assert_eq!(self.stats.signatures_verified, items as u64);
         assert_eq!(self.stats.signatures_verified_locally, 0);

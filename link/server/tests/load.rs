@@ -50,7 +50,11 @@ fn two_hundred_fifty_six_sessions_lose_nothing_and_answer_nothing_twice() {
             (stats.miners, stats.verifiers),
             (CONFIG.miners, CONFIG.verifiers)
         );
-        (run.work(Duration::from_millis(500)).await, retries, connected_in)
+        (
+            run.work(Duration::from_millis(500)).await,
+            retries,
+            connected_in,
+        )
     });
     eprintln!(
         "load: chain and solutions in {prepared_in:?}, {} sessions connected in {connected_in:?} \
@@ -115,7 +119,10 @@ fn a_flood_of_unfinished_handshakes_holds_no_state_and_keeps_the_link_open() {
             assert_eq!(report.started, 3000);
             // Past a few handshakes in progress, unvalidated addresses get a stateless Retry.
             assert!(report.retries > 2000, "{report:?}");
-            assert!(most <= MAX_HANDSHAKES, "{most} connections held during the flood");
+            assert!(
+                most <= MAX_HANDSHAKES,
+                "{most} connections held during the flood"
+            );
 
             // A worker still gets in.
             let mut options = ixi_link_worker::client::WorkerOptions::new(

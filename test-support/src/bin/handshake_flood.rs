@@ -23,7 +23,9 @@ fn main() {
     };
     let config = FloodConfig {
         target: target.parse().expect("ADDR as ip:port"),
-        link_pin: pin.parse::<Pin>().expect("LINK_PIN as `ixi-link` prints it"),
+        link_pin: pin
+            .parse::<Pin>()
+            .expect("LINK_PIN as `ixi-link` prints it"),
         handshakes: number(2, 26_000),
         rate: f64::from(u32::try_from(number(3, 2000)).expect(usage)),
         sockets: number(4, 64),

@@ -167,7 +167,10 @@ fn main() {
     );
     let started = Instant::now();
     let prepared = config.prepare();
-    println!("prepared the chain and solutions in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "prepared the chain and solutions in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     let tids: Tids = Arc::default();
     let recorded = Arc::clone(&tids);
@@ -199,7 +202,10 @@ fn main() {
         );
         let retries = run.connect().await;
         let connected = sample(&tids);
-        println!("connected in waves of {}: {retries} attempts retried", config.wave);
+        println!(
+            "connected in waves of {}: {retries} attempts retried",
+            config.wave
+        );
         report("connect", idle_link, connected, sessions);
         tokio::time::sleep(Duration::from_secs(10)).await;
         let idled = sample(&tids);
