@@ -212,7 +212,7 @@ fn main() {
         report("10 s idle, all connected", connected, idled, sessions);
         let outcome = run.work(Duration::from_millis(500)).await;
         let worked = sample(&tids);
-        report("work (solutions, batches)", idled, worked, sessions);
+        report("work, then all closed", idled, worked, sessions);
         outcome
     });
     outcome.check(&config);
