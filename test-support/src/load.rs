@@ -53,7 +53,7 @@ pub struct LoadConfig {
 
 /// The rate verifiers report: batches of two signatures (at the link's half-second batches).
 const VERIFIER_RATE: f64 = 4.0;
-/// Signatures in one batch, at [`VERIFIER_RATE`].
+/// Signatures in one batch, at the rate the verifiers report (4/s, half-second batches).
 pub const BATCH_ITEMS: usize = 2;
 
 /// The chain's first block.
