@@ -11,7 +11,9 @@
 
 pub mod chain;
 pub mod cli;
+pub mod flood;
 pub mod http;
+pub mod load;
 pub mod node;
 pub mod udp_relay;
 pub mod worker_cli;

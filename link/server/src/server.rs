@@ -211,6 +211,12 @@ impl LinkServer {
         self.endpoint.local_addr()
     }
 
+    /// Connections the endpoint holds now, handshakes in progress included.
+    #[must_use]
+    pub fn open_connections(&self) -> usize {
+        self.endpoint.open_connections()
+    }
+
     /// The counters, updated as they change.
     #[must_use]
     pub fn stats(&self) -> watch::Receiver<LinkStats> {

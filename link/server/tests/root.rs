@@ -14,4 +14,5 @@
 mod core;
 mod gateway;
 mod link;
+mod load;
 mod support;
