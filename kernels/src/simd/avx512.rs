@@ -21,7 +21,6 @@ struct Avx512Lane(__m512i);
 // detection found AVX-512F. The intrinsics below need nothing beyond AVX-512F.
 impl Lane for Avx512Lane {
     const LANES: usize = 8;
-    const THREE_INPUT_XOR: bool = true;
 
     #[inline(always)]
     fn splat(value: u64) -> Self {
@@ -52,10 +51,10 @@ impl Lane for Avx512Lane {
     }
 
     #[inline(always)]
-    fn xor3(a: Self, b: Self, c: Self) -> Self {
+    fn theta(a: Self, c_left: Self, r_right: Self, _d: Self) -> Self {
         // 0x96 is the truth table of a ^ b ^ c.
         // SAFETY: see the impl comment.
-        Self(unsafe { _mm512_ternarylogic_epi64::<0x96>(a.0, b.0, c.0) })
+        Self(unsafe { _mm512_ternarylogic_epi64::<0x96>(a.0, c_left.0, r_right.0) })
     }
 
     #[inline(always)]
