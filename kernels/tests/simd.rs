@@ -10,26 +10,27 @@
 use ixi_formats::difficulty::acceptance_bound;
 use ixi_formats::number::IxiNumber;
 use ixi_kernels::cpu::CpuFeatures;
-use ixi_kernels::keccak::f1600;
 use ixi_kernels::pow::{NonceLayout, PreparedJob, Target};
 use ixi_kernels::simd::SearchKernel;
 use proptest::prelude::*;
 use rand::{Rng as _, RngCore as _};
 use sha3::{Digest, Sha3_512};
 
-/// The kernels this machine runs; the others are named as skipped.
+/// Every kernel variant this machine runs; the missing features are named as skipped, and
+/// under `REQUIRE_SIMD=1` a missing one fails instead.
 fn kernels() -> Vec<SearchKernel> {
     let f = CpuFeatures::detect();
-    let mut out = vec![SearchKernel::Scalar];
-    match f.avx2() {
-        Some(t) => out.push(SearchKernel::Avx2(t)),
-        None => eprintln!("skipping AVX2 kernel: CPU lacks AVX2"),
+    let require = std::env::var_os("REQUIRE_SIMD").is_some_and(|v| v == "1");
+    for (feature, present) in [
+        ("AVX2", f.avx2().is_some()),
+        ("AVX-512F", f.avx512().is_some()),
+    ] {
+        if !present {
+            assert!(!require, "REQUIRE_SIMD=1 but this CPU lacks {feature}");
+            eprintln!("skipping the {feature} kernels: CPU lacks {feature}");
+        }
     }
-    match f.avx512() {
-        Some(t) => out.push(SearchKernel::Avx512(t)),
-        None => eprintln!("skipping AVX-512 kernel: CPU lacks AVX-512F"),
-    }
-    out
+    SearchKernel::all(&f)
 }
 
 fn plain(prefix: &[u8], nonce: &[u8]) -> [u8; 64] {
@@ -77,18 +78,30 @@ fn check(
     );
 }
 
+/// Keccak-f\[1600\] of every variant against RustCrypto's `keccak::f1600`, on three vectors
+/// worth of random states.
 #[test]
-fn permutation_matches_scalar_on_random_states() {
+fn permutation_matches_the_keccak_crate_on_random_states() {
     let mut rng = rand::rng();
     for kernel in kernels() {
-        let mut states: Vec<[u64; 25]> = (0..16)
+        let mut states: Vec<[u64; 25]> = (0..3 * kernel.lanes())
             .map(|_| std::array::from_fn(|_| rng.next_u64()))
             .collect();
         let mut want = states.clone();
-        want.iter_mut().for_each(f1600::<u64>);
+        want.iter_mut().for_each(keccak::f1600);
         kernel.permute(&mut states);
-        assert_eq!(states, want, "{kernel:?}");
+        assert_eq!(states, want, "{}", kernel.name());
     }
+}
+
+#[test]
+fn every_variant_has_a_distinct_name_and_the_scalar_one_is_always_there() {
+    let all = kernels();
+    assert_eq!(all[0], SearchKernel::Scalar);
+    let mut names: Vec<&str> = all.iter().map(SearchKernel::name).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), all.len(), "{names:?}");
 }
 
 proptest! {
@@ -132,22 +145,26 @@ fn every_nonce_length_through_every_kernel() {
 fn a_hit_in_every_lane_position() {
     let prefix = vec![0x42u8; 178];
     let layout = NonceLayout::new(vec![0x17; 32], 8).unwrap();
-    let base = 1_000_000u64; // a multiple of 8: lane k holds counter base + k
+    let job = PreparedJob::new(&prefix, &layout);
     for kernel in kernels() {
-        for lane in 0..8u64 {
+        let lanes = kernel.lanes() as u64;
+        for lane in 0..lanes {
+            // A search from `base` puts counter base + k in lane k. Take the first base whose
+            // lane-`lane` hash is non-negative (negative hashes never hit; covered elsewhere).
+            let (base, h) = (0..64u64)
+                .map(|j| 1_000_000 + 1000 * j)
+                .map(|base| (base, plain(&prefix, &layout.nonce_for(base + lane))))
+                .find(|(_, h)| h[63] < 0x80)
+                .expect("a non-negative hash among 64 tries");
             // A target equal to this lane's hash: it hits, and so does any smaller hash.
-            let h = plain(&prefix, &layout.nonce_for(base + lane));
-            if h[63] >= 0x80 {
-                continue; // negative hashes never hit; covered elsewhere
-            }
             let target = Target::from_bound(&h);
-            check(kernel, &prefix, &layout, &target, base, 8);
-            let job = PreparedJob::new(&prefix, &layout);
+            check(kernel, &prefix, &layout, &target, base, lanes);
             let mut hits = Vec::new();
-            let _ = kernel.search(&job, &target, base, 8, &mut hits);
+            let _ = kernel.search(&job, &target, base, lanes, &mut hits);
             assert!(
                 hits.iter().any(|x| x.counter == base + lane),
-                "{kernel:?} lane {lane}"
+                "{} lane {lane}",
+                kernel.name()
             );
         }
     }

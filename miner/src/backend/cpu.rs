@@ -31,8 +31,7 @@ impl SearchBackend for CpuBackend {
     fn name(&self) -> &'static str {
         match self.kernel {
             SearchKernel::Scalar => "soft",
-            SearchKernel::Avx2(_) => "avx2",
-            SearchKernel::Avx512(_) => "avx512",
+            kernel => kernel.name(),
         }
     }
 
@@ -41,7 +40,7 @@ impl SearchBackend for CpuBackend {
         // and the shared cursor is touched rarely.
         match self.kernel {
             SearchKernel::Scalar => 1 << 16,
-            SearchKernel::Avx2(_) => 1 << 18,
+            SearchKernel::Avx2(_) | SearchKernel::Avx512Ymm(_) => 1 << 18,
             SearchKernel::Avx512(_) => 1 << 19,
         }
     }
