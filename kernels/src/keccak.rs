@@ -114,8 +114,12 @@ fn column_parities<L: Lane>(a: &[L; 25]) -> [L; 5] {
 }
 
 /// The theta, rho and pi steps: returns the 25 lanes `B` that chi combines.
+///
+/// These steps are linear over XOR: `theta_rho_pi(a ^ e) == theta_rho_pi(a) ^ theta_rho_pi(e)`,
+/// which lets the search compute the first round's `B` of a state that differs from a
+/// precomputed one in a single byte (see [`crate::pow`]).
 #[inline(always)]
-fn theta_rho_pi<L: Lane>(a: &[L; 25]) -> [L; 25] {
+pub fn theta_rho_pi<L: Lane>(a: &[L; 25]) -> [L; 25] {
     let [c0, c1, c2, c3, c4] = column_parities(a);
     let (r0, r1, r2, r3, r4) = (
         c0.rotl::<1>(),
@@ -307,21 +311,24 @@ pub fn f1600<L: Lane>(a: &mut [L; 25]) {
     rounds(a, &ROUND_CONSTANTS);
 }
 
-/// Keccak-f\[1600\] whose caller reads only lanes 0..8 (a 64-byte digest): the last round
-/// computes chi only for those lanes. Lanes 8..25 of the result are unspecified.
+/// Keccak-f\[1600\] from the first round's `B` lanes (`b == theta_rho_pi(state)`), for a
+/// caller that reads only lanes 0..8 of the result (a 64-byte digest): those lanes are
+/// returned, and the last round computes chi only for them.
 #[inline(always)]
-pub fn f1600_digest<L: Lane>(a: &mut [L; 25]) {
-    rounds(a, &ROUND_CONSTANTS[..22]);
-    round(a, ROUND_CONSTANTS[22]);
-    let b = theta_rho_pi(a);
-    a[0] = L::chi(b[0], b[1], b[2]).xor(L::splat(ROUND_CONSTANTS[23]));
-    a[1] = L::chi(b[1], b[2], b[3]);
-    a[2] = L::chi(b[2], b[3], b[4]);
-    a[3] = L::chi(b[3], b[4], b[0]);
-    a[4] = L::chi(b[4], b[0], b[1]);
-    a[5] = L::chi(b[5], b[6], b[7]);
-    a[6] = L::chi(b[6], b[7], b[8]);
-    a[7] = L::chi(b[7], b[8], b[9]);
+pub fn f1600_digest_from_theta<L: Lane>(b: &[L; 25]) -> [L; 8] {
+    let mut a = chi_iota(b, ROUND_CONSTANTS[0]);
+    rounds(&mut a, &ROUND_CONSTANTS[1..23]);
+    let b = theta_rho_pi(&a);
+    [
+        L::chi(b[0], b[1], b[2]).xor(L::splat(ROUND_CONSTANTS[23])),
+        L::chi(b[1], b[2], b[3]),
+        L::chi(b[2], b[3], b[4]),
+        L::chi(b[3], b[4], b[0]),
+        L::chi(b[4], b[0], b[1]),
+        L::chi(b[5], b[6], b[7]),
+        L::chi(b[6], b[7], b[8]),
+        L::chi(b[7], b[8], b[9]),
+    ]
 }
 
 /// SHA3-512 of a 64-byte message `d` (the outer hash of `sha3_512sq`), reduced to lane 7 of
@@ -395,9 +402,19 @@ mod tests {
         let s: [u64; 25] = std::array::from_fn(|i| (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let mut full = s;
         f1600(&mut full);
-        let mut digest_only = s;
-        f1600_digest(&mut digest_only);
-        assert_eq!(digest_only[..8], full[..8]);
+        assert_eq!(f1600_digest_from_theta(&theta_rho_pi(&s)), full[..8]);
+    }
+
+    #[test]
+    fn theta_rho_pi_is_linear() {
+        let a: [u64; 25] =
+            std::array::from_fn(|i| (i as u64 + 5).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let e: [u64; 25] =
+            std::array::from_fn(|i| (i as u64 + 9).wrapping_mul(0xD1B5_4A32_D192_ED03));
+        let sum: [u64; 25] = std::array::from_fn(|i| a[i] ^ e[i]);
+        let (ba, be) = (theta_rho_pi(&a), theta_rho_pi(&e));
+        let want: [u64; 25] = std::array::from_fn(|i| ba[i] ^ be[i]);
+        assert_eq!(theta_rho_pi(&sum), want);
     }
 
     #[test]

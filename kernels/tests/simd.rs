@@ -192,6 +192,27 @@ fn counter_carries_and_ragged_batch_ends() {
 }
 
 #[test]
+fn every_hash_of_many_runs_with_the_easiest_target() {
+    // The easiest target accepts every non-negative hash: about half of all counters are hits,
+    // so a wrong hash in any lane of any vector shows as a missing hit. 3000 counters from a
+    // start inside a run cross a dozen runs of 256 (counters equal but for their last byte),
+    // each with a vector straddling two runs. The prefix lengths put the counter's last byte
+    // in rate lanes 0 to 8 (every column of the state), with 32-byte nonces.
+    let mut rng = rand::rng();
+    for prefix_len in [20usize, 60, 84, 113, 140, 150, 178, 185, 200] {
+        let mut prefix = vec![0u8; prefix_len];
+        rng.fill_bytes(&mut prefix);
+        for counter_len in [1usize, 2, 8] {
+            let layout = NonceLayout::new(vec![0x5a; 32], counter_len).unwrap();
+            let start = (rng.next_u64() & layout.max_counter()) | 0x3b;
+            for kernel in kernels() {
+                check(kernel, &prefix, &layout, &target_of(1), start, 3000);
+            }
+        }
+    }
+}
+
+#[test]
 fn realistic_difficulty_finds_the_same_hits() {
     // Difficulty 1000: about one hit per thousand attempts; 20,000 attempts per kernel.
     let mut prefix = vec![0u8; 178];
