@@ -3,11 +3,12 @@
 //! registers.
 //!
 //! On Intel this loses to 512-bit vectors: there 512-bit operations issue to two ports and
-//! 256-bit ones to three, so eight states cost about 60 cycles a round in 256-bit vectors
-//! against 45 in 512-bit ones (0.75x, as measured). It is here for AMD Zen 4, which executes
-//! each 512-bit operation as two 256-bit halves on its four 256-bit pipes, rotates only on two of
-//! them: if a 512-bit rotate holds both of those pipes at once, 512-bit code cannot keep all
-//! four busy while 256-bit code can. Whether it wins there is for a measurement to say.
+//! 256-bit ones to three (rotates to two), so a round of eight states costs about 60 cycles in
+//! 256-bit vectors against 45 in 512-bit ones; it measures 0.75x `avx512`. It is here for AMD
+//! Zen 4, which executes each 512-bit operation as two 256-bit halves on the same four 256-bit
+//! pipes: there both forms have the same port bound per state, and the 256-bit one trades twice
+//! the instructions for operations that finish in one pass. Which schedules better there is for
+//! a measurement on that machine to say.
 
 use core::arch::x86_64::{
     __m256i, _mm256_add_epi64, _mm256_cmple_epu64_mask, _mm256_loadu_si256, _mm256_rol_epi64,
