@@ -108,4 +108,4 @@ impl SearchLane for Avx2Lane {
     }
 }
 
-super::token_entry_points!(Avx2Lane, crate::cpu::Avx2Token, "avx2");
+super::token_entry_points!(entry, Avx2Lane, crate::cpu::Avx2Token, "avx2");

@@ -107,4 +107,9 @@ impl SearchLane for YmmLane {
     }
 }
 
-super::token_entry_points!(YmmLane, crate::cpu::Avx512VlToken, "avx512f,avx512vl");
+super::token_entry_points!(
+    entry,
+    YmmLane,
+    crate::cpu::Avx512VlToken,
+    "avx512f,avx512vl"
+);

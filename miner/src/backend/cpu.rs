@@ -41,7 +41,7 @@ impl SearchBackend for CpuBackend {
         match self.kernel {
             SearchKernel::Scalar => 1 << 16,
             SearchKernel::Avx2(_) | SearchKernel::Avx512Ymm(_) => 1 << 18,
-            SearchKernel::Avx512(_) => 1 << 19,
+            SearchKernel::Avx512(_) | SearchKernel::Avx512ExplicitD(_) => 1 << 19,
         }
     }
 
