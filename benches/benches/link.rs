@@ -10,13 +10,13 @@ use std::time::Instant;
 use criterion::{Criterion, Throughput};
 use ixi_formats::number::IxiNumber;
 use ixi_link_proto::codec::{decode, to_frame};
-use ixi_link_proto::{Message, Role, VerifyItem};
+use ixi_link_proto::{Hello, Message, PROTOCOL_VERSION, Role, Solution, VerifyBatch, VerifyItem};
 use ixi_link_server::core::{DispatchConfig, LinkCore, job_id_of};
 use ixi_link_server::source::{Challenge, NodeState};
 
 pub(crate) fn codec(c: &mut Criterion) {
     let mut group = c.benchmark_group("link_codec");
-    let batch = Message::VerifyBatch {
+    let batch = Message::VerifyBatch(VerifyBatch {
         batch_id: 1,
         items: (0..256u32)
             .map(|i| VerifyItem {
@@ -25,7 +25,7 @@ pub(crate) fn codec(c: &mut Criterion) {
                 signature: vec![3; 256],
             })
             .collect(),
-    };
+    });
     let frame = to_frame(&batch);
     group.throughput(Throughput::Bytes(frame.len() as u64));
     group.bench_function("VerifyBatch 256 x RSA-2048: encode + decode", |b| {
@@ -52,7 +52,14 @@ pub(crate) fn judging(c: &mut Criterion) {
     let mut core = LinkCore::new(DispatchConfig::default(), 0);
     core.node_state(NodeState::Mining(challenge.clone()));
     core.connected(1, [1; 32]);
-    core.hello(Instant::now(), 1, Role::Miner, 0.0);
+    let hello = Hello {
+        role: Role::Miner,
+        protocol_version: PROTOCOL_VERSION,
+        worker_name: "bench".into(),
+        backends: vec![],
+        measured_rate: 0.0,
+    };
+    core.hello(Instant::now(), 1, &hello);
     group.throughput(Throughput::Elements(1));
     let mut n = 0u64;
     group.bench_function("exact check of a submitted nonce", |b| {
@@ -60,7 +67,13 @@ pub(crate) fn judging(c: &mut Criterion) {
             n += 1;
             let mut nonce = [0u8; 32];
             nonce[..8].copy_from_slice(&n.to_le_bytes());
-            core.solution(1, job_id, nonce.to_vec())
+            core.solution(
+                1,
+                Solution {
+                    job_id,
+                    nonce: nonce.to_vec(),
+                },
+            )
         });
     });
     group.bench_function("baseline: sha3_512sq of prefix + nonce", |b| {

@@ -25,7 +25,7 @@ pub(crate) fn search_batch(c: &mut Criterion) {
         .unwrap_or_else(|e| panic!("bench job: {e}"));
     let features = CpuFeatures::detect();
     for kind in backend::available(&features) {
-        let mut b = backend::create(kind, &features).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let mut b = backend::create_cpu(kind, &features).unwrap_or_else(|e| panic!("{kind}: {e}"));
         b.load_job(&job).unwrap_or_else(|e| panic!("{kind}: {e}"));
         let mut hits = Vec::new();
         let mut start = 0u64;

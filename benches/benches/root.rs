@@ -12,6 +12,7 @@ mod link;
 mod pow_search;
 mod rsa_verify;
 mod sha512;
+mod shadow;
 
 criterion_group!(
     benches,
@@ -20,6 +21,7 @@ criterion_group!(
     rsa_verify::verify_batch,
     sha512::eight_messages,
     link::codec,
-    link::judging
+    link::judging,
+    shadow::block_1000
 );
 criterion_main!(benches);

@@ -3,6 +3,7 @@
 
 use criterion::{Criterion, Throughput};
 use ixi_kernels::cpu::CpuFeatures;
+use ixi_kernels::select::BackendKind as _;
 use ixi_verifier::backend::{self, BackendKind};
 use ixi_verifier::{Batch, VerifyingKey};
 use serde_json::Value;

@@ -100,3 +100,16 @@ impl CpuFeatures {
         ]
     }
 }
+
+/// For tests: a SIMD feature this CPU lacks is a printed skip, or a failure where
+/// `REQUIRE_SIMD=1` (CI sets it, so that no SIMD test is skipped there without anyone noticing).
+///
+/// # Panics
+/// Under `REQUIRE_SIMD=1`: the test needs `missing` and this CPU lacks it.
+pub fn skip_simd_test(test: &str, missing: &str) {
+    let why = format!("{test}: this CPU lacks {missing}");
+    if std::env::var("REQUIRE_SIMD").is_ok_and(|v| v == "1") {
+        panic!("REQUIRE_SIMD=1 but {why}");
+    }
+    eprintln!("{why}: skipped");
+}

@@ -451,7 +451,7 @@ mod tests {
         for (chunk, lane) in bytes.chunks_exact_mut(8).zip(&digest) {
             chunk.copy_from_slice(&lane.to_le_bytes());
         }
-        let full = crate::sponge::sha3_512(&bytes);
+        let full = ixi_formats::hash::sha3_512(&bytes);
         let mut top = [0u8; 8];
         top.copy_from_slice(&full[56..]);
         assert_eq!(sha3_512_of_digest_lane7(&digest), u64::from_le_bytes(top));

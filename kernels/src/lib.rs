@@ -4,6 +4,8 @@ pub mod cpu;
 pub mod keccak;
 pub mod mont;
 pub mod pow;
+pub mod rsa_wgsl;
+pub mod select;
 pub mod sha512;
 pub mod simd;
 pub mod sponge;

@@ -413,14 +413,16 @@ impl PreparedJob {
         })
     }
 
-    /// The exact hash of `counter`'s nonce on the plain scalar path.
+    /// The exact hash of `counter`'s nonce on the plain path: the `sha3` crate's SHA3-512
+    /// twice over the whole message, sharing nothing with this crate's Keccak, so a candidate
+    /// it confirms is confirmed independently.
     #[must_use]
     pub fn hash_of(&self, counter: u64) -> [u8; 64] {
         let mut message = self.message.clone();
         let len = message.len();
         message[len - self.counter_len..]
             .copy_from_slice(&counter.to_be_bytes()[8 - self.counter_len..]);
-        sponge::sha3_512sq(&message)
+        ixi_formats::hash::sha3_512sq(&message)
     }
 }
 

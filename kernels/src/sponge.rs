@@ -1,5 +1,6 @@
-//! Plain SHA3-512 over [`f1600`] with the scalar lane: the reference the
-//! midstate and SIMD paths are tested against, and the path that confirms candidates.
+//! The SHA3-512 sponge over [`f1600`] with the scalar lane: the pieces the midstate is built
+//! from (whole blocks absorbed, the padded final block). Tested against the `sha3` crate; the
+//! optimized paths are checked against that crate, never against this module.
 
 use crate::keccak::f1600;
 
@@ -65,10 +66,4 @@ pub fn sha3_512(data: &[u8]) -> [u8; 64] {
     absorb_full_blocks(&mut state, &data[..full]);
     absorb_block(&mut state, &final_block(&data[full..]));
     squeeze_64(&state)
-}
-
-/// `SHA3-512(SHA3-512(data))`.
-#[must_use]
-pub fn sha3_512sq(data: &[u8]) -> [u8; 64] {
-    sha3_512(&sha3_512(data))
 }

@@ -318,24 +318,64 @@ pub enum GpuLayoutError {
     NoFastBytes,
 }
 
-/// The uniform buffer of one dispatch, as the shaders' `Params` lays it out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The uniform buffer of one dispatch: the shaders' `Params`, field for field.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct SearchParams {
-    /// The job for the dispatch's segment: midstate, last block, where the counter goes.
-    pub view: DeviceView,
-    /// Counter of invocation 0.
-    pub base: u64,
-    /// Bound on H's most significant word.
-    pub target_top: u64,
+    /// Midstate: 25 lanes as (low, high) pairs, then one pair of padding (`array<vec4<u32>, 13>`).
+    state: [[u32; 2]; 26],
+    /// The last block's 9 rate lanes, counter bytes zeroed, then one pair of padding
+    /// (`array<vec4<u32>, 5>`).
+    block: [[u32; 2]; 10],
+    /// Counter of invocation 0, low and high words.
+    base: [u32; 2],
+    /// `8 * (8 - counter bytes in the last block)`.
+    unused_bits: u32,
+    /// Bit offset of the first last-block counter byte within its lane.
+    fast_shift: u32,
+    /// The rate lane holding that byte.
+    fast_lane: u32,
+    /// Bound on H's most significant word, low and high words.
+    target: [u32; 2],
     /// Hit slots.
-    pub capacity: u32,
-    /// Invocations of the dispatch (at most 2^32 - 1).
-    pub count: u32,
+    capacity: u32,
+    /// Invocations of the dispatch.
+    count: u32,
+    /// The WGSL struct's size is rounded up to its 16-byte alignment.
+    _padding: [u32; 3],
+}
+
+// The shaders' `Params` is 81 words rounded up to 16 bytes: a field added on one side only
+// fails the build here.
+const _: () = assert!(std::mem::size_of::<SearchParams>() == 336);
+
+/// A 64-bit value as the shaders' (low, high) word pair.
+fn words(v: u64) -> [u32; 2] {
+    // Low and high halves: the truncation is the point.
+    #[allow(clippy::cast_possible_truncation)]
+    let pair = [v as u32, (v >> 32) as u32];
+    pair
 }
 
 impl SearchParams {
-    /// Size of the uniform buffer (81 words, rounded up to the struct's 16-byte alignment).
-    pub const BYTES: usize = 336;
+    /// Size of the uniform buffer.
+    pub const BYTES: u64 = std::mem::size_of::<Self>() as u64;
+
+    /// Each member of the shaders' `Params` and its byte offset in this struct: the test that
+    /// parses the shaders compares them, member by member.
+    pub const MEMBERS: [(&'static str, usize); 11] = [
+        ("state", std::mem::offset_of!(Self, state)),
+        ("block", std::mem::offset_of!(Self, block)),
+        ("base_lo", std::mem::offset_of!(Self, base)),
+        ("base_hi", std::mem::offset_of!(Self, base) + 4),
+        ("unused_bits", std::mem::offset_of!(Self, unused_bits)),
+        ("fast_shift", std::mem::offset_of!(Self, fast_shift)),
+        ("fast_lane", std::mem::offset_of!(Self, fast_lane)),
+        ("target_lo", std::mem::offset_of!(Self, target)),
+        ("target_hi", std::mem::offset_of!(Self, target) + 4),
+        ("capacity", std::mem::offset_of!(Self, capacity)),
+        ("count", std::mem::offset_of!(Self, count)),
+    ];
 
     /// The parameters of a dispatch of `count` counters from `base`. Every one must lie in
     /// `base`'s segment ([`PreparedJob::segment_len`]).
@@ -350,37 +390,32 @@ impl SearchParams {
         target: &Target,
         capacity: u32,
     ) -> Result<Self, GpuLayoutError> {
-        let view = job.device_view(base).ok_or(GpuLayoutError::NoFastBytes)?;
+        let view: DeviceView = job.device_view(base).ok_or(GpuLayoutError::NoFastBytes)?;
+        let mut state = [[0u32; 2]; 26];
+        for (pair, &lane) in state.iter_mut().zip(&view.state) {
+            *pair = words(lane);
+        }
+        let mut block = [[0u32; 2]; 10];
+        for (pair, &lane) in block.iter_mut().zip(&view.block) {
+            *pair = words(lane);
+        }
         Ok(Self {
-            view,
-            base,
-            target_top: target.most_significant(),
+            state,
+            block,
+            base: words(base),
+            unused_bits: view.unused_bits,
+            fast_shift: view.fast_shift,
+            fast_lane: view.fast_lane,
+            target: words(target.most_significant()),
             capacity,
             count,
+            _padding: [0; 3],
         })
     }
 
     /// The bytes of the uniform buffer.
     #[must_use]
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut words: Vec<u32> = Vec::with_capacity(Self::BYTES / 4);
-        // Low and high halves: the truncation is the point.
-        #[allow(clippy::cast_possible_truncation)]
-        let split = |v: u64| [v as u32, (v >> 32) as u32];
-        let v = &self.view;
-        for lane in v.state {
-            words.extend(split(lane));
-        }
-        words.extend([0, 0]);
-        for lane in v.block {
-            words.extend(split(lane));
-        }
-        words.extend([0, 0]);
-        words.extend(split(self.base));
-        words.extend([v.unused_bits, v.fast_shift, v.fast_lane]);
-        words.extend(split(self.target_top));
-        words.extend([self.capacity, self.count, 0, 0, 0]);
-        debug_assert_eq!(words.len() * 4, Self::BYTES);
-        words.iter().flat_map(|w| w.to_le_bytes()).collect()
+    pub fn as_bytes(&self) -> &[u8] {
+        bytemuck::bytes_of(self)
     }
 }

@@ -7,7 +7,7 @@
     clippy::cast_possible_truncation
 )]
 
-use ixi_kernels::cpu::CpuFeatures;
+use ixi_kernels::cpu::{CpuFeatures, skip_simd_test};
 use ixi_kernels::mont::{Modulus, PowBatch, PowKernel, from_limbs, to_limbs};
 use num_bigint::BigUint;
 use rand::{Rng as _, RngCore as _};
@@ -16,7 +16,7 @@ fn kernels() -> Vec<PowKernel> {
     let mut out = vec![PowKernel::Scalar];
     match CpuFeatures::detect().ifma() {
         Some(t) => out.push(PowKernel::Ifma(t)),
-        None => eprintln!("skipping IFMA kernel: CPU lacks AVX-512 IFMA"),
+        None => skip_simd_test("IFMA Montgomery kernel", "AVX-512F with AVX-512 IFMA"),
     }
     out
 }

@@ -4,14 +4,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![cfg(target_arch = "x86_64")]
 
-use ixi_kernels::cpu::CpuFeatures;
+use ixi_kernels::cpu::{CpuFeatures, skip_simd_test};
 use ixi_kernels::sha512::digest8;
 use rand::{Rng as _, RngCore as _};
 use sha2::{Digest as _, Sha512};
 
 fn check(messages: &[Vec<u8>]) {
     let Some(token) = CpuFeatures::detect().avx512() else {
-        eprintln!("skipping: CPU lacks AVX-512F");
+        skip_simd_test("SHA-512 in AVX-512 lanes", "AVX-512F");
         return;
     };
     let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();

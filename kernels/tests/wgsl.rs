@@ -36,14 +36,15 @@ fn checked_in_shaders_are_the_generators_output() {
             e.as_ref()
                 .unwrap()
                 .path()
-                .extension()
-                .is_some_and(|x| x == "wgsl")
+                .file_name()
+                .and_then(|x| x.to_str())
+                .is_some_and(|x| x.starts_with("search_") && x.ends_with(".wgsl"))
         })
         .count();
     assert_eq!(
         files,
         VARIANTS.len(),
-        "every WGSL file is a generated variant"
+        "every search WGSL file is a generated variant"
     );
 }
 
@@ -81,5 +82,30 @@ fn the_kernel_is_unrolled_without_dynamic_indexing() {
         );
         assert!(!keccak.contains('['), "{variant:?}: indexing in keccak_f");
         assert_eq!(keccak.matches("// round").count(), 24);
+    }
+}
+
+#[test]
+fn the_uniform_struct_mirrors_the_shaders_params_member_by_member() {
+    for (variant, _) in VARIANTS {
+        let module = naga::front::wgsl::parse_str(variant.source()).unwrap();
+        let (_, params) = module
+            .types
+            .iter()
+            .find(|(_, t)| t.name.as_deref() == Some("Params"))
+            .expect("a Params struct");
+        let naga::TypeInner::Struct { members, span } = &params.inner else {
+            panic!("Params is not a struct");
+        };
+        let shader: Vec<(&str, usize)> = members
+            .iter()
+            .map(|m| (m.name.as_deref().unwrap(), m.offset as usize))
+            .collect();
+        assert_eq!(shader, wgsl::SearchParams::MEMBERS, "{variant:?}");
+        assert_eq!(
+            *span as u64,
+            wgsl::SearchParams::BYTES,
+            "{variant:?}: struct size"
+        );
     }
 }

@@ -7,6 +7,7 @@ use ixi_formats::difficulty;
 use ixi_formats::number::IxiNumber;
 use ixi_formats::solution;
 use ixi_kernels::pow::{Hit, Target};
+use ixi_kernels::select::BackendKind as _;
 use ixi_miner::backend::{BackendError, CpuBackend, CpuFeatures, NonceRange, SearchBackend};
 use ixi_miner::job::{Job, NonceConfig};
 use ixi_miner::scheduler::{Miner, MinerConfig, MinerEvent, Solution};

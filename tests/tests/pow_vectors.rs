@@ -6,7 +6,8 @@ use ixi_formats::number::IxiNumber;
 use ixi_formats::solution;
 use ixi_integration::{bytes, id, section, text};
 use ixi_kernels::pow::NonceLayout;
-use ixi_miner::backend::{self, BackendChoice, BackendKind, CpuFeatures, NonceRange};
+use ixi_kernels::select::test_matrix;
+use ixi_miner::backend::{self, BackendKind, CpuFeatures, NonceRange};
 use ixi_miner::job::Job;
 use num_bigint::BigInt;
 use serde_json::Value;
@@ -16,20 +17,13 @@ fn raw(case: &Value, key: &str) -> IxiNumber {
 }
 
 /// The backends to test: `IXI_MINER_BACKEND` forces one (CI runs each), otherwise all this
-/// machine supports; unsupported ones are named as skipped.
+/// machine supports; unsupported ones are named as skipped (a failure under REQUIRE_SIMD=1).
 pub(crate) fn backend_matrix() -> Vec<BackendKind> {
-    let features = CpuFeatures::detect();
-    if let Ok(forced) = std::env::var("IXI_MINER_BACKEND") {
-        let choice: BackendChoice = forced.parse().expect("IXI_MINER_BACKEND");
-        let kind = backend::resolve(choice, &features).expect("forced backend must run here");
-        return vec![kind];
-    }
-    for kind in BackendKind::ALL {
-        if let Some(reason) = kind.unsupported_reason(&features) {
-            eprintln!("skipping backend {kind}: {reason}");
-        }
-    }
-    backend::available(&features)
+    test_matrix(
+        "miner backends",
+        "IXI_MINER_BACKEND",
+        &CpuFeatures::detect(),
+    )
 }
 
 struct PowCase {
@@ -122,7 +116,7 @@ fn search_one(kind: BackendKind, c: &PowCase, min: IxiNumber) -> Option<[u8; 64]
     let layout = NonceLayout::new(c.nonce.clone(), counter_len).unwrap();
     assert_eq!(layout.nonce_for(counter), c.nonce);
     let job = Job::with_layout(1, c.prefix.clone(), min, layout).unwrap();
-    let mut b = backend::create(kind, &CpuFeatures::detect()).unwrap();
+    let mut b = backend::create_cpu(kind, &CpuFeatures::detect()).unwrap();
     b.load_job(&job).unwrap();
     let mut hits = Vec::new();
     let done = b

@@ -1,0 +1,558 @@
+//! The `ixi-miner` command as operators' scripts use it.
+
+// Test code: a failed expectation is a panic by design.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::expect_fun_call,
+    clippy::cast_possible_truncation
+)]
+
+use std::io::Write as _;
+use std::process::{Command, Output, Stdio};
+
+use ixi_formats::difficulty;
+use ixi_formats::number::IxiNumber;
+use ixi_formats::solution;
+use serde_json::{Value, json};
+
+fn miner() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ixi-miner"))
+}
+
+fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
+    let mut child = miner()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn run(args: &[&str]) -> Output {
+    miner().args(args).output().unwrap()
+}
+
+fn stdout_lines(out: &Output) -> Vec<Value> {
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
+        .collect()
+}
+
+fn vectors() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/data/ixian-reference.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn hash_answers_every_line_in_order_and_survives_bad_ones() {
+    let v = vectors();
+    let cases = v["pow"].as_array().unwrap();
+    assert!(!cases.is_empty());
+    let bad_lines = [
+        "",
+        "{not json",
+        r#"{"blockNum":"1"}"#,
+        r#"{"blockNum":"x","blockHash":"","recipientAddress":"","signingPubKey":"","solution":"00"}"#,
+        r#"{"blockNum":"1","blockHash":"0g","recipientAddress":"","signingPubKey":"","solution":"00"}"#,
+    ];
+    let mut input = String::new();
+    let mut expected: Vec<Option<&Value>> = Vec::new();
+    for (i, case) in cases.iter().enumerate() {
+        let line = serde_json::json!({
+            "blockNum": case["blockNum"],
+            "blockHash": case["blockHash"],
+            "recipientAddress": case["recipientAddress"],
+            "signingPubKey": case["signingPubKey"],
+            "solution": case["solution"],
+        });
+        input.push_str(&line.to_string());
+        input.push('\n');
+        expected.push(Some(case));
+        if i % 30 == 0 {
+            input.push_str(bad_lines[(i / 30) % bad_lines.len()]);
+            input.push('\n');
+            expected.push(None);
+        }
+    }
+    // A nonce of 65 bytes and an empty nonce have no hash in the reference.
+    let first = &cases[0];
+    for nonce in ["", &"ab".repeat(65)] {
+        let line = serde_json::json!({
+            "blockNum": first["blockNum"], "blockHash": first["blockHash"],
+            "recipientAddress": first["recipientAddress"],
+            "signingPubKey": first["signingPubKey"], "solution": nonce,
+        });
+        input.push_str(&line.to_string());
+        input.push('\n');
+        expected.push(None);
+    }
+    let out = run_with_stdin(&["hash"], &input);
+    assert!(out.status.success());
+    let lines = stdout_lines(&out);
+    assert_eq!(lines.len(), expected.len(), "one line out per line in");
+    for (got, want) in lines.iter().zip(expected) {
+        match want {
+            Some(case) => {
+                for (field, key) in [
+                    ("hash", "hash"),
+                    ("difficulty", "difficulty"),
+                    ("difficultyRaw", "difficultyRaw"),
+                    ("bits", "bits"),
+                ] {
+                    assert_eq!(got[field], case[key], "{} {field}", case["id"]);
+                }
+            }
+            None => {
+                let msg = got["error"].as_str().unwrap_or_else(|| panic!("{got}"));
+                assert!(!msg.is_empty());
+            }
+        }
+    }
+}
+
+#[test]
+fn mine_json_prints_only_verified_improving_solutions() {
+    let prefix: Vec<u8> = (0..178u32).map(|i| (i * 7 + 3) as u8).collect();
+    let hex_prefix = hex::encode(&prefix);
+    let out = run(&[
+        "mine",
+        "--challenge",
+        &hex_prefix,
+        "--min-difficulty",
+        "1000",
+        "--solutions",
+        "3",
+        "--threads",
+        "2",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = stdout_lines(&out);
+    assert_eq!(lines.len(), 3);
+    let min = IxiNumber::from_whole(1000);
+    let mut last: Option<IxiNumber> = None;
+    for line in &lines {
+        let nonce = hex::decode(line["nonce"].as_str().unwrap()).unwrap();
+        assert_eq!(nonce.len(), 32);
+        // The form submitSigningSolution takes: standard base64 with padding.
+        let b64 = line["nonceBase64"].as_str().unwrap();
+        assert!(b64.ends_with('=') && b64.len() == 44, "{b64}");
+        assert_eq!(
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64).unwrap(),
+            nonce
+        );
+        let hash = solution::hash_with_prefix(&prefix, &nonce).unwrap();
+        assert_eq!(line["hash"], hex::encode(hash));
+        let d = difficulty::hash_to_difficulty(&hash).unwrap();
+        assert!(d >= min);
+        assert_eq!(line["difficulty"], d.to_string());
+        assert_eq!(line["difficultyRaw"], d.raw().to_string());
+        assert!(!line["backend"].as_str().unwrap().is_empty());
+        assert!(last.as_ref().is_none_or(|l| &d > l), "improving");
+        last = Some(d);
+    }
+}
+
+#[test]
+fn mine_rejects_bad_input_with_a_clear_error() {
+    let good = "00".repeat(100);
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["--challenge", "zz", "--min-difficulty", "1000"],
+            "--challenge",
+        ),
+        (
+            &["--challenge", "", "--min-difficulty", "1000"],
+            "empty challenge",
+        ),
+        (
+            &["--challenge", &good, "--min-difficulty", "abc"],
+            "--min-difficulty",
+        ),
+        (
+            &["--challenge", &good, "--min-difficulty", "0"],
+            "must be positive",
+        ),
+        (
+            &["--challenge", &good, "--min-difficulty", "-5"],
+            "must be positive",
+        ),
+        (
+            &["--challenge", &good, "--min-difficulty", &"9".repeat(200)],
+            "unreachable",
+        ),
+        (
+            &[
+                "--challenge",
+                &good,
+                "--min-difficulty",
+                "1000",
+                "--nonce-len",
+                "65",
+            ],
+            "nonce length",
+        ),
+    ];
+    for (args, want) in cases {
+        let mut all = vec!["mine"];
+        all.extend_from_slice(args);
+        let out = run(&all);
+        assert!(!out.status.success(), "{args:?} should fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    let out = run(&[
+        "mine",
+        "--challenge",
+        &good,
+        "--min-difficulty",
+        "1000",
+        "--backend",
+        "nope",
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend"));
+}
+
+#[test]
+fn bench_json_reports_rate_and_in_run_baseline() {
+    let out = run(&[
+        "bench",
+        "--seconds",
+        "0.6",
+        "--rounds",
+        "1",
+        "--threads",
+        "1",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = stdout_lines(&out);
+    assert_eq!(lines.len(), 1, "one JSON object");
+    let b = &lines[0];
+    assert!(b["backend"].is_string());
+    assert_eq!(b["threads"], 1);
+    assert!(b["attemptsPerSec"].as_f64().unwrap() > 0.0);
+    assert!(b["baselineAttemptsPerSec"].as_f64().unwrap() > 0.0);
+    assert_eq!(b["selfCheck"], "passed");
+    // Every backend this machine runs is measured, each with its in-run ratio.
+    let backends = b["backends"].as_array().unwrap();
+    assert!(backends.iter().any(|x| x["backend"] == b["backend"]));
+    for x in backends {
+        assert!(x["attemptsPerSec"].as_f64().unwrap() > 0.0);
+        assert!(x["ratio"].as_f64().unwrap() > 0.0);
+    }
+}
+
+#[test]
+fn devices_json_lists_backends_and_features() {
+    let out = run(&["devices", "--json"]);
+    assert!(out.status.success());
+    let d = &stdout_lines(&out)[0];
+    let backends = d["backends"].as_array().unwrap();
+    assert!(
+        backends
+            .iter()
+            .any(|b| b["name"] == "soft" && b["available"] == true)
+    );
+    assert!(d["cpuFeatures"]["avx2"].is_boolean());
+    assert!(d["auto"].is_string());
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for sub in ["hash", "mine", "bench", "devices"] {
+        let out = run(&[sub, "--help"]);
+        assert!(out.status.success(), "{sub} --help");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"));
+    }
+}
+
+use ixi_test_support::worker_cli as connect_support;
+
+#[tokio::test]
+async fn connect_mines_for_a_link_until_a_solution_is_accepted() {
+    let chain = ixi_simnode::SimConfig {
+        block_interval: std::time::Duration::from_secs(120),
+        min_difficulty: IxiNumber::from_whole(1_000_000),
+        block_signatures: 0,
+        transactions: 0,
+        ..Default::default()
+    };
+    let reached =
+        connect_support::connect_until(env!("CARGO_BIN_EXE_ixi-miner"), "miner", chain, |s| {
+            s.solutions_accepted >= 1
+        })
+        .await;
+    assert!(reached.stats.best_difficulty.unwrap() >= IxiNumber::from_whole(1_000_000));
+}
+
+#[test]
+fn connect_without_an_identity_says_what_to_do() {
+    let dir = connect_support::temp_dir("miner-none");
+    let out = run(&[
+        "connect",
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--link",
+        "127.0.0.1:9",
+        "--link-pin",
+        &"00".repeat(32),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no identity") && err.contains("init"), "{err}");
+    let out = run(&[
+        "connect",
+        "--data-dir",
+        "x",
+        "--link",
+        "h:1",
+        "--link-pin",
+        "zz",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--link-pin"));
+}
+
+#[test]
+fn numeric_flags_out_of_range_are_refused_without_a_panic() {
+    let challenge = "00".repeat(100);
+    let mine = |extra: &[&str]| {
+        let mut args = vec![
+            "mine",
+            "--challenge",
+            &challenge,
+            "--min-difficulty",
+            "10000000",
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let cases: [(&[&str], &str); 7] = [
+        (&["--threads", "100000"], "1 to 1024"),
+        (&["--threads", "4294967296"], "1 to 1024"),
+        (&["--threads", "0"], "1 to 1024"),
+        (&["--seconds", "1e300"], "0 to 1e9"),
+        (&["--seconds", "18446744073709551616"], "0 to 1e9"),
+        (&["--seconds=-1"], "0 to 1e9"),
+        (&["--nonce-len", "65"], "2 to 64"),
+    ];
+    for (extra, want) in cases {
+        let out = mine(extra);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
+        assert!(
+            err.contains(want) && !err.contains("panicked"),
+            "{extra:?}: {err}"
+        );
+    }
+    for args in [
+        &["bench", "--threads", "100000"][..],
+        &["bench", "--seconds", "0"],
+        &["bench", "--rounds", "0"],
+        &["bench", "--prefix-len", "0"],
+    ] {
+        let out = run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn hash_bounds_a_line_and_quotes_little_of_it() {
+    let v = vectors();
+    let case = &v["pow"][0];
+    let good = json!({
+        "blockNum": case["blockNum"],
+        "blockHash": case["blockHash"],
+        "recipientAddress": case["recipientAddress"],
+        "signingPubKey": case["signingPubKey"],
+        "solution": case["solution"],
+    })
+    .to_string();
+    let huge = format!("{{\"blockNum\":\"{}\"}}", "7".repeat(2 << 20));
+    let digits = format!(
+        "{{\"blockNum\":\"{}\",\"blockHash\":\"\",\"recipientAddress\":\"\",\"signingPubKey\":\"\",\"solution\":\"00\"}}",
+        "9".repeat(50_000)
+    );
+    let out = run_with_stdin(&["hash"], &format!("{huge}\n{digits}\n{good}\n"));
+    assert!(out.status.success());
+    let answers = stdout_lines(&out);
+    assert_eq!(answers.len(), 3);
+    let too_long = answers[0]["error"].as_str().unwrap();
+    assert!(too_long.contains("longer than"), "{too_long}");
+    let quoted = answers[1]["error"].as_str().unwrap();
+    assert!(
+        quoted.contains("blockNum") && quoted.len() < 300,
+        "{quoted}"
+    );
+    assert_eq!(answers[2]["hash"], case["hash"]);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_notifies_the_service_manager_and_stops_cleanly_on_sigterm() {
+    use std::os::unix::net::UnixDatagram;
+    use std::time::{Duration, Instant};
+
+    use ixi_simnode::SimConfig;
+
+    let binary = env!("CARGO_BIN_EXE_ixi-miner");
+    let dir = connect_support::temp_dir("miner-service");
+    let pin = connect_support::init(binary, &dir);
+    let chain = SimConfig {
+        min_difficulty: IxiNumber::from_whole(100_000),
+        block_signatures: 0,
+        transactions: 0,
+        ..SimConfig::default()
+    };
+    let (link_id, link, node) = connect_support::link_for(pin, chain).await;
+    let socket_path = dir.join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let addr = link.local_addr().unwrap().to_string();
+    let mut child = connect_support::spawn_connect(
+        binary,
+        &dir,
+        &addr,
+        link_id.pin(),
+        &[],
+        &[("NOTIFY_SOCKET", socket_path.to_str().unwrap())],
+    );
+    // Reads notifications until one holds `want`.
+    let wait_for = move |socket: UnixDatagram, want: &'static str| {
+        tokio::task::spawn_blocking(move || {
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = socket.recv(&mut buf).expect("a notification in time");
+                if String::from_utf8_lossy(&buf[..n])
+                    .lines()
+                    .any(|l| l == want)
+                {
+                    return socket;
+                }
+            }
+        })
+    };
+    let socket = wait_for(socket, "READY=1").await.unwrap();
+    let pid = child.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let asked = Instant::now();
+    wait_for(socket, "STOPPING=1").await.unwrap();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(asked.elapsed() < Duration::from_secs(10), "still running");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status}");
+    link.shutdown().await;
+    node.stop();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn settings_come_from_flag_then_environment_then_file_then_default() {
+    let dir = connect_support::temp_dir("miner-config");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("ixi-miner.toml");
+    std::fs::write(
+        &file,
+        "[bench]\nthreads = 2\nseconds = 0.2\nrounds = 1\nno-openssl = true\n",
+    )
+    .unwrap();
+    let threads = |env: Option<&str>, flag: Option<&str>| {
+        let mut cmd = miner();
+        cmd.args(["bench", "--json", "--config", file.to_str().unwrap()]);
+        if let Some(t) = flag {
+            cmd.args(["--threads", t]);
+        }
+        if let Some(t) = env {
+            cmd.env("IXI_MINER_BENCH_THREADS", t);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["threads"].as_u64().unwrap()
+    };
+    assert_eq!(threads(None, None), 2, "file over default");
+    assert_eq!(threads(Some("1"), None), 1, "environment over file");
+    assert_eq!(threads(Some("1"), Some("2")), 2, "flag over environment");
+
+    // Every mistake of a file, with its line; exit 2.
+    std::fs::write(
+        &file,
+        "[bench]\nthreads = 0\ncolour = 1\n\n[serve]\nlisten = 1\n",
+    )
+    .unwrap();
+    let out = run(&["config", "check", "--config", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let at = |line: usize| format!("{}:{line}:", file.display());
+    assert!(err.contains(&format!("{} threads", at(2))), "{err}");
+    assert!(
+        err.contains(&format!("{} unknown key `colour`", at(3))),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{} unknown table [serve]", at(5))),
+        "{err}"
+    );
+
+    // init writes a commented example beside the identity, which checks as the defaults.
+    let out = run(&["init", "--data-dir", dir.to_str().unwrap()]);
+    assert!(out.status.success());
+    let example = dir.join("ixi-miner.toml");
+    std::fs::remove_file(&example).unwrap();
+    let out = run(&["init", "--data-dir", dir.to_str().unwrap()]);
+    assert!(out.status.success());
+    let out = run(&["config", "check", "--config", example.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("[connect]") && shown.contains("nonce-len = 32"),
+        "{shown}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

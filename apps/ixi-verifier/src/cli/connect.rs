@@ -1,0 +1,53 @@
+//! `ixi-verifier connect`.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use ixi_cli_common::{WorkerState, run_until_interrupted};
+use ixi_kernels::cpu::CpuFeatures;
+use ixi_link_proto::Role;
+use ixi_link_worker::verifier::{self, VerifierStatus};
+use ixi_verifier::backend;
+use tokio::sync::watch;
+
+use super::ConnectArgs;
+
+pub(super) fn run(args: &ConnectArgs) -> anyhow::Result<()> {
+    let (identity, mut options) = args.link.worker(Role::Verifier)?;
+    let features = CpuFeatures::detect();
+    let (kind, threads) = args.engine.resolve(&features)?;
+    let engine: Arc<dyn backend::VerifyBackend> = backend::create(kind, &features, threads)?.into();
+    // A first batch sized for about 20 k verifications per second per CPU thread, or 1 k for
+    // a GPU (which may be a software one; a real one's batches grow from its first measured
+    // rate); the link resizes from the rates measured after each batch.
+    options.measured_rate = if kind == backend::BackendKind::Wgpu {
+        1_000.0
+    } else {
+        20_000.0 * threads as f64
+    };
+    eprintln!(
+        "verifying for the link at {} on {} x{threads} (Ctrl-C or SIGTERM stops)",
+        args.link.link,
+        engine.name()
+    );
+    let (status_tx, status) = watch::channel(VerifierStatus::default());
+    run_until_interrupted(
+        move |stop| verifier::run(identity, options, engine, stop, status_tx),
+        || {
+            let s = status.borrow().clone();
+            let line = format!(
+                "{} verified {} ({} valid) in {} batches, {:.0}/s",
+                if s.connected { "linked" } else { "offline" },
+                s.verified,
+                s.valid,
+                s.batches,
+                s.rate,
+            );
+            WorkerState {
+                line,
+                ready: s.connected,
+            }
+        },
+    )
+    .context("starting the async runtime")
+}

@@ -1,0 +1,236 @@
+//! Search backends and CPU feature detection.
+//!
+//! Dispatch happens once per batch (10^4..10^6 attempts), so an object-safe trait costs nothing
+//! measurable; inside a backend everything is monomorphic.
+
+mod cpu;
+#[cfg(feature = "gpu")]
+pub mod gpu;
+
+use std::fmt;
+
+use ixi_kernels::pow::{Hit, Target};
+
+pub use cpu::CpuBackend;
+pub use ixi_kernels::cpu::CpuFeatures;
+use ixi_kernels::simd::SearchKernel;
+
+use crate::job::Job;
+
+/// A half-open range of nonce counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NonceRange {
+    /// First counter.
+    pub start: u64,
+    /// Number of counters.
+    pub count: u64,
+}
+
+/// The miner's backend request: `auto` or a forced [`BackendKind`].
+pub type BackendChoice = ixi_kernels::select::BackendChoice<BackendKind>;
+/// Why a backend request cannot be met on this machine.
+pub type SelectError = ixi_kernels::select::SelectError<BackendKind>;
+
+/// Why a backend cannot be built or failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BackendError {
+    /// The backend asked for does not run here.
+    #[error(transparent)]
+    Select(#[from] SelectError),
+    /// `search` before `load_job`.
+    #[error("no job loaded")]
+    NoJob,
+    /// A GPU failed: lost, stalled, or a result that does not verify.
+    #[cfg(feature = "gpu")]
+    #[error(transparent)]
+    Gpu(#[from] gpu::GpuError),
+}
+
+/// The compute backends this build knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BackendKind {
+    /// Eight nonces per 512-bit vector (AVX-512F).
+    Avx512,
+    /// Four nonces per 256-bit vector (AVX2).
+    Avx2,
+    /// Portable scalar Keccak with the midstate (always available).
+    Soft,
+    /// The WGSL kernel on every GPU adapter wgpu finds (Vulkan, Metal, DX12).
+    Wgpu,
+}
+
+impl BackendKind {
+    /// Every CPU kind, fastest first (what `auto` chooses from).
+    pub const ALL: [BackendKind; 3] = [BackendKind::Avx512, BackendKind::Avx2, BackendKind::Soft];
+
+    /// The search kernel of this kind, with the token that proves the CPU runs it.
+    fn kernel(self, features: &CpuFeatures) -> Result<SearchKernel, String> {
+        match self {
+            BackendKind::Avx512 => features
+                .avx512()
+                .map(SearchKernel::Avx512)
+                .ok_or_else(|| "this CPU lacks AVX-512F".to_owned()),
+            BackendKind::Avx2 => features
+                .avx2()
+                .map(SearchKernel::Avx2)
+                .ok_or_else(|| "this CPU lacks AVX2".to_owned()),
+            BackendKind::Soft => Ok(SearchKernel::Scalar),
+            BackendKind::Wgpu => Err("wgpu is not a CPU kernel".to_owned()),
+        }
+    }
+}
+
+impl ixi_kernels::select::BackendKind for BackendKind {
+    const KINDS: &'static [Self] = &[Self::Avx512, Self::Avx2, Self::Soft, Self::Wgpu];
+    const AUTO_ORDER: &'static [Self] = &Self::ALL;
+
+    fn name(self) -> &'static str {
+        match self {
+            BackendKind::Avx512 => "avx512",
+            BackendKind::Avx2 => "avx2",
+            BackendKind::Soft => "soft",
+            BackendKind::Wgpu => "wgpu",
+        }
+    }
+
+    fn unsupported_reason(self, features: &CpuFeatures) -> Option<String> {
+        if self == BackendKind::Wgpu {
+            #[cfg(not(feature = "gpu"))]
+            return Some(NO_GPU_BUILD.to_owned());
+            #[cfg(feature = "gpu")]
+            return gpu::discover()
+                .is_empty()
+                .then(|| gpu::NO_ADAPTER.to_owned());
+        }
+        self.kernel(features).err()
+    }
+
+    fn is_gpu(self) -> bool {
+        self == BackendKind::Wgpu
+    }
+}
+
+/// Why a build without the `gpu` feature runs no GPU backend.
+#[cfg(not(feature = "gpu"))]
+const NO_GPU_BUILD: &str = "this build has no GPU support (the gpu feature is off)";
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(ixi_kernels::select::BackendKind::name(*self))
+    }
+}
+
+/// The CPU kinds this machine can run, fastest first.
+#[must_use]
+pub fn available(features: &CpuFeatures) -> Vec<BackendKind> {
+    ixi_kernels::select::available(features)
+}
+
+/// Builds one CPU backend of `kind`.
+///
+/// # Errors
+/// [`BackendError::Select`] when this machine cannot run it (or `kind` is not a CPU kind).
+pub fn create_cpu(
+    kind: BackendKind,
+    features: &CpuFeatures,
+) -> Result<Box<dyn SearchBackend>, BackendError> {
+    let kernel = kind
+        .kernel(features)
+        .map_err(|reason| SelectError::Unsupported { kind, reason })?;
+    Ok(Box::new(CpuBackend::with_kernel(kernel)))
+}
+
+/// The workers' backends for `kind`: `threads` CPU backends, or for wgpu one per GPU adapter
+/// (software ones included, since wgpu was asked for by name).
+///
+/// # Errors
+/// [`BackendError::Select`] when this machine cannot run it, a GPU error when an adapter
+/// cannot be opened.
+pub fn create(
+    kind: BackendKind,
+    features: &CpuFeatures,
+    threads: usize,
+) -> Result<Vec<Box<dyn SearchBackend>>, BackendError> {
+    if kind == BackendKind::Wgpu {
+        return create_gpus(true);
+    }
+    (0..threads.max(1))
+        .map(|_| create_cpu(kind, features))
+        .collect()
+}
+
+/// One GPU backend per adapter wgpu finds; software adapters (lavapipe) only with
+/// `include_software`, since they take CPU time from the CPU backends.
+///
+/// # Errors
+/// [`BackendError::Select`] when there is none, a GPU error when one cannot be opened.
+#[cfg(feature = "gpu")]
+pub fn create_gpus(include_software: bool) -> Result<Vec<Box<dyn SearchBackend>>, BackendError> {
+    let found = gpu::discover();
+    let usable: Vec<usize> = found
+        .iter()
+        .filter(|g| include_software || !g.software)
+        .map(|g| g.index)
+        .collect();
+    if usable.is_empty() {
+        let reason = if found.is_empty() {
+            gpu::NO_ADAPTER
+        } else {
+            "only software GPU adapters were found"
+        };
+        return Err(SelectError::Unsupported {
+            kind: BackendKind::Wgpu,
+            reason: reason.to_owned(),
+        }
+        .into());
+    }
+    usable
+        .into_iter()
+        .map(|i| {
+            let options = gpu::GpuOptions::default();
+            Ok(Box::new(gpu::GpuBackend::new(i, options)?) as Box<dyn SearchBackend>)
+        })
+        .collect()
+}
+
+/// Without the `gpu` feature there are no GPU backends.
+///
+/// # Errors
+/// Always [`BackendError::Select`].
+#[cfg(not(feature = "gpu"))]
+pub fn create_gpus(_include_software: bool) -> Result<Vec<Box<dyn SearchBackend>>, BackendError> {
+    Err(SelectError::Unsupported {
+        kind: BackendKind::Wgpu,
+        reason: NO_GPU_BUILD.to_owned(),
+    }
+    .into())
+}
+
+/// A compute backend: load a job once, then search counter ranges.
+pub trait SearchBackend: Send {
+    /// The backend's name (as `--backend` takes it).
+    fn name(&self) -> &'static str;
+
+    /// Attempts per `search` call that keep dispatch overhead negligible and job switches quick.
+    fn preferred_batch(&self) -> u64;
+
+    /// Precomputes everything that does not depend on the counter.
+    ///
+    /// # Errors
+    /// Backend-specific failures (device lost for GPU backends).
+    fn load_job(&mut self, job: &Job) -> Result<(), BackendError>;
+
+    /// Searches `range` of the loaded job; pushes hashes that meet `target` and returns the
+    /// number of attempts made (less than `range.count` only at the end of the counter space).
+    ///
+    /// # Errors
+    /// [`BackendError::NoJob`] before [`SearchBackend::load_job`].
+    fn search(
+        &mut self,
+        range: NonceRange,
+        target: &Target,
+        hits: &mut Vec<Hit>,
+    ) -> Result<u64, BackendError>;
+}

@@ -1,0 +1,642 @@
+//! The messages of the link: one struct per message, and one table that gives each its wire
+//! code, its name, and who may send it when.
+//!
+//! # Adding a message
+//! 1. Its struct below, with its `Wire` impl beside it (the fields in order, each with its
+//!    limit and its checks).
+//! 2. One line in the `messages!` table at the end of this file: wire code, name, sender,
+//!    the worker role it concerns, and the session phase it belongs to.
+//! 3. Its handler on the receiving side (the link server's core, or the worker crate).
+//!
+//! Encoding, decoding, names, [`Message`]'s variant and the session's checks of who may send
+//! what all follow from the table.
+
+use crate::codec::{Reader, Writer};
+use crate::error::DecodeError;
+
+/// The protocol version this build speaks.
+pub const PROTOCOL_VERSION: u8 = 1;
+
+/// Field limits: a frame is refused field by field before anything of it is kept.
+pub mod limits {
+    /// A worker name, a backend name.
+    pub const NAME: usize = 64;
+    /// Backends a worker reports.
+    pub const BACKENDS: usize = 16;
+    /// A miner's nonce partition prefix.
+    pub const NONCE_PREFIX: usize = 16;
+    /// A challenge prefix (`varint(blockNum) ‖ blockHash ‖ address ‖ pubKeyPart`).
+    pub const CHALLENGE_PREFIX: usize = 1024;
+    /// An IxiNumber's raw bytes.
+    pub const RAW_NUMBER: usize = 128;
+    /// A nonce (the network takes 1..=64 bytes).
+    pub const NONCE: usize = 64;
+    /// Items of one verification batch (and verdicts of one result).
+    pub const ITEMS: usize = 65536;
+    /// A public key in the Ixian layout.
+    pub const KEY: usize = 4096;
+    /// A signed message.
+    pub const MESSAGE: usize = 1 << 20;
+    /// A signature.
+    pub const SIGNATURE: usize = 2048;
+    /// A free text (idle detail, error message).
+    pub const TEXT: usize = 4096;
+    /// Largest rate a worker may report (attempts or verifications per second): far above any
+    /// machine, far below where an f64 sum of many workers loses meaning.
+    pub const RATE: f64 = 1e15;
+}
+
+/// What a worker does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Searches signer PoW nonces.
+    Miner,
+    /// Verifies RSA signatures.
+    Verifier,
+}
+
+impl Role {
+    /// The name for logs and status.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Miner => "miner",
+            Self::Verifier => "verifier",
+        }
+    }
+}
+
+/// Why a solution was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectReason {
+    /// For a block the node no longer mines.
+    Stale,
+    /// Below the job's minimum difficulty.
+    BelowTarget,
+    /// Already submitted.
+    Duplicate,
+    /// Not better than the best already forwarded for that block.
+    NotBetter,
+    /// The node is not mining now.
+    NodeIdle,
+    /// A nonce outside the 2..=64 bytes a node takes.
+    InvalidNonce,
+    /// Forwarded, but the node's status does not show it as its solution (it judged otherwise,
+    /// or its own miner found a better one first).
+    NotTaken,
+}
+
+impl RejectReason {
+    /// Every reason, in wire-code order (code = index + 1).
+    pub const ALL: [RejectReason; 7] = [
+        Self::Stale,
+        Self::BelowTarget,
+        Self::Duplicate,
+        Self::NotBetter,
+        Self::NodeIdle,
+        Self::InvalidNonce,
+        Self::NotTaken,
+    ];
+
+    /// A short name for logs and status lines.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stale => "stale",
+            Self::BelowTarget => "below target",
+            Self::Duplicate => "duplicate",
+            Self::NotBetter => "not better",
+            Self::NodeIdle => "node idle",
+            Self::InvalidNonce => "invalid nonce",
+            Self::NotTaken => "not taken by the node",
+        }
+    }
+}
+
+/// The link's judgement of a solution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    /// Forwarded to (and, where it can tell, taken by) the node.
+    Accepted,
+    /// Not forwarded.
+    Rejected(RejectReason),
+}
+
+/// Why the link has no work for its workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IdleReason {
+    /// The node's signer is in its cooldown between mining windows.
+    Cooldown,
+    /// The node is catching up with the network.
+    Syncing,
+    /// The node does not answer.
+    Unreachable,
+}
+
+/// One signature to verify.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VerifyItem {
+    /// The public key in the Ixian layout.
+    pub key: Vec<u8>,
+    /// The signed message.
+    pub message: Vec<u8>,
+    /// The signature.
+    pub signature: Vec<u8>,
+}
+
+/// How a message's fields are written and read; implemented beside each message struct.
+pub(crate) trait Wire: Sized {
+    /// Appends the fields in order.
+    fn encode(&self, w: &mut Writer<'_>);
+    /// Reads the fields in order, checking each one's limit and domain.
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError>;
+}
+
+/// Worker → link, first: who the worker is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hello {
+    /// Miner or verifier.
+    pub role: Role,
+    /// The worker's protocol version.
+    pub protocol_version: u8,
+    /// A name for logs and status.
+    pub worker_name: String,
+    /// The compute backends it runs.
+    pub backends: Vec<String>,
+    /// Its measured rate (attempts/s or verifies/s), for sizing work: finite, at least 0.
+    pub measured_rate: f64,
+}
+
+impl Wire for Hello {
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.u8(match self.role {
+            Role::Miner => 1,
+            Role::Verifier => 2,
+        });
+        w.u8(self.protocol_version);
+        w.text(&self.worker_name);
+        w.count16(self.backends.len());
+        for b in &self.backends {
+            w.text(b);
+        }
+        w.f64(self.measured_rate);
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let role = match r.u8("role")? {
+            1 => Role::Miner,
+            2 => Role::Verifier,
+            v => return Err(DecodeError::unknown("role", v)),
+        };
+        let protocol_version = r.u8("protocol version")?;
+        let worker_name = r.text(limits::NAME, "worker name")?;
+        let n = r.count16(limits::BACKENDS, "backend count")?;
+        let backends = (0..n)
+            .map(|_| r.text(limits::NAME, "backend name"))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            role,
+            protocol_version,
+            worker_name,
+            backends,
+            measured_rate: r.rate("measured rate")?,
+        })
+    }
+}
+
+/// Link → worker: the session and this worker's nonce partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Welcome {
+    /// Session id.
+    pub session_id: u64,
+    /// The prefix every nonce of this worker starts with (empty for verifiers).
+    pub nonce_prefix: Vec<u8>,
+}
+
+impl Wire for Welcome {
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.u64(self.session_id);
+        w.bytes(&self.nonce_prefix);
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            session_id: r.u64("session id")?,
+            nonce_prefix: r.bytes(limits::NONCE_PREFIX, "nonce prefix")?,
+        })
+    }
+}
+
+/// Link → miner: what to mine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    /// Job id.
+    pub job_id: u64,
+    /// The block the challenge is for.
+    pub block_height: u64,
+    /// `varint(blockNum) ‖ blockHash ‖ addressNoChecksum ‖ pubKeyPart`.
+    pub challenge_prefix: Vec<u8>,
+    /// Minimum difficulty, raw IxiNumber amount as two's-complement little-endian bytes
+    /// (`IxiNumber::getBytes`).
+    pub min_difficulty_raw: Vec<u8>,
+    /// Best difficulty already forwarded for this block (same encoding; empty if none).
+    pub best_difficulty_raw: Vec<u8>,
+    /// Drop the current job at once.
+    pub replace_now: bool,
+}
+
+impl Wire for Job {
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.u64(self.job_id);
+        w.u64(self.block_height);
+        w.bytes(&self.challenge_prefix);
+        w.bytes(&self.min_difficulty_raw);
+        w.bytes(&self.best_difficulty_raw);
+        w.u8(u8::from(self.replace_now));
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            job_id: r.u64("job id")?,
+            block_height: r.u64("block height")?,
+            challenge_prefix: r.bytes(limits::CHALLENGE_PREFIX, "challenge prefix")?,
+            min_difficulty_raw: r.bytes(limits::RAW_NUMBER, "minimum difficulty")?,
+            best_difficulty_raw: r.bytes(limits::RAW_NUMBER, "best difficulty")?,
+            replace_now: r.flag("replace now")?,
+        })
+    }
+}
+
+/// Miner → link: a nonce that meets the job.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Solution {
+    /// The job.
+    pub job_id: u64,
+    /// The nonce.
+    pub nonce: Vec<u8>,
+}
+
+impl Wire for Solution {
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.u64(self.job_id);
+        w.bytes(&self.nonce);
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            job_id: r.u64("job id")?,
+            nonce: r.bytes(limits::NONCE, "nonce")?,
+        })
+    }
+}
+
+/// Link → miner: what became of a solution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SolutionVerdict {
+    /// The job.
+    pub job_id: u64,
+    /// The nonce.
+    pub nonce: Vec<u8>,
+    /// Accepted or why not.
+    pub verdict: Verdict,
+    /// The difficulty the link computed (IxiNumber bytes; empty when it has none).
+    pub difficulty_raw: Vec<u8>,
+}
+
+impl Wire for SolutionVerdict {
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.u64(self.job_id);
+        w.bytes(&self.nonce);
+        w.u8(match self.verdict {
+            Verdict::Accepted => 0,
+            Verdict::Rejected(reason) => {
+                let index = RejectReason::ALL.iter().position(|r| *r == reason);
+                // ALL lists every reason, and has fewer than 255 of them.
+                index
+                    .and_then(|i| u8::try_from(i + 1).ok())
+                    .unwrap_or(u8::MAX)
+            }
+        });
+        w.bytes(&self.difficulty_raw);
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let job_id = r.u64("job id")?;
+        let nonce = r.bytes(limits::NONCE, "nonce")?;
+        let verdict = match r.u8("verdict")? {
+            0 => Verdict::Accepted,
+            v => Verdict::Rejected(
+                *RejectReason::ALL
+                    .get(usize::from(v) - 1)
+                    .ok_or(DecodeError::unknown("verdict", v))?,
+            ),
+        };
+        Ok(Self {
+            job_id,
+            nonce,
+            verdict,
+            difficulty_raw: r.bytes(limits::RAW_NUMBER, "difficulty")?,
+        })
+    }
+}
+
+/// Link → verifier: signatures to verify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyBatch {
+    /// Batch id.
+    pub batch_id: u64,
+    /// The items.
+    pub items: Vec<VerifyItem>,
+}
+
+impl Wire for VerifyBatch {
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.u64(self.batch_id);
+        w.count32(self.items.len());
+        for item in &self.items {
+            w.bytes(&item.key);
+            w.bytes(&item.message);
+            w.bytes(&item.signature);
+        }
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let batch_id = r.u64("batch id")?;
+        let n = r.count32(limits::ITEMS, "item count")?;
+        // Grown as items arrive: the count alone reserves little.
+        let mut items = Vec::with_capacity(n.min(1024));
+        for _ in 0..n {
+            items.push(VerifyItem {
+                key: r.bytes(limits::KEY, "key")?,
+                message: r.bytes(limits::MESSAGE, "message")?,
+                signature: r.bytes(limits::SIGNATURE, "signature")?,
+            });
+        }
+        Ok(Self { batch_id, items })
+    }
+}
+
+/// Verifier → link: one verdict per item, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyResult {
+    /// Batch id.
+    pub batch_id: u64,
+    /// The verdicts.
+    pub verdicts: Vec<bool>,
+}
+
+impl Wire for VerifyResult {
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.u64(self.batch_id);
+        w.count32(self.verdicts.len());
+        let mut packed = vec![0u8; self.verdicts.len().div_ceil(8)];
+        for (i, &v) in self.verdicts.iter().enumerate() {
+            packed[i / 8] |= u8::from(v) << (i % 8);
+        }
+        w.raw(&packed);
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let batch_id = r.u64("batch id")?;
+        let n = r.count32(limits::ITEMS, "verdict count")?;
+        let packed = r.take(n.div_ceil(8), "verdicts")?;
+        if n % 8 != 0 && packed.last().is_some_and(|&b| b >> (n % 8) != 0) {
+            return Err(DecodeError::Invalid {
+                field: "verdicts",
+                detail: "bits set past the last verdict".into(),
+            });
+        }
+        let verdicts = (0..n).map(|i| packed[i / 8] >> (i % 8) & 1 == 1).collect();
+        Ok(Self { batch_id, verdicts })
+    }
+}
+
+/// Link → worker: no work now, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idle {
+    /// Why.
+    pub reason: IdleReason,
+    /// Details for the operator.
+    pub detail: String,
+}
+
+impl Wire for Idle {
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.u8(match self.reason {
+            IdleReason::Cooldown => 1,
+            IdleReason::Syncing => 2,
+            IdleReason::Unreachable => 3,
+        });
+        w.text(&self.detail);
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let reason = match r.u8("idle reason")? {
+            1 => IdleReason::Cooldown,
+            2 => IdleReason::Syncing,
+            3 => IdleReason::Unreachable,
+            v => return Err(DecodeError::unknown("idle reason", v)),
+        };
+        Ok(Self {
+            reason,
+            detail: r.text(limits::TEXT, "idle detail")?,
+        })
+    }
+}
+
+/// Either way: still here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Heartbeat {
+    /// Sender's clock in milliseconds, echoed for round-trip times.
+    pub sent_at_ms: u64,
+}
+
+impl Wire for Heartbeat {
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.u64(self.sent_at_ms);
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            sent_at_ms: r.u64("heartbeat time")?,
+        })
+    }
+}
+
+/// Worker → link: counters for the status display.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stats {
+    /// Attempts (miner) or verifications (verifier) since the session began.
+    pub done: u64,
+    /// Current rate per second: finite, at least 0.
+    pub rate: f64,
+}
+
+impl Wire for Stats {
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.u64(self.done);
+        w.f64(self.rate);
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            done: r.u64("done count")?,
+            rate: r.rate("rate")?,
+        })
+    }
+}
+
+/// Either way: a protocol error; the sender closes after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorMessage {
+    /// Error code ([`crate::session::codes`]).
+    pub code: u16,
+    /// What was wrong.
+    pub message: String,
+}
+
+impl Wire for ErrorMessage {
+    fn encode(&self, w: &mut Writer<'_>) {
+        w.u16(self.code);
+        w.text(&self.message);
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            code: r.u16("error code")?,
+            message: r.text(limits::TEXT, "error message")?,
+        })
+    }
+}
+
+/// Which side sends a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sender {
+    /// Workers send it.
+    Worker,
+    /// The link sends it.
+    Link,
+    /// Both do.
+    Either,
+}
+
+/// Which workers a message concerns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Every worker.
+    Any,
+    /// Only a worker of this role.
+    Only(Role),
+}
+
+/// When in a session a message may be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Only during the handshake (Hello, Welcome).
+    Handshake,
+    /// Only once the worker is welcomed.
+    Active,
+    /// At any time.
+    Always,
+}
+
+/// Who may send a message, to whom, when: the session checks every message against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// The sending side.
+    pub sender: Sender,
+    /// The workers it concerns.
+    pub audience: Audience,
+    /// The session phase.
+    pub phase: Phase,
+}
+
+/// The message table: `code Name: sender, audience, phase;`. Generates [`Message`] and its
+/// wire code, name, policy, encoding and decoding.
+macro_rules! messages {
+    ($($code:literal $name:ident: $sender:ident, $audience:expr, $phase:ident;)*) => {
+        /// A message of the link protocol: one variant per message struct.
+        #[derive(Debug, Clone, PartialEq)]
+        #[non_exhaustive]
+        pub enum Message {
+            $(
+                #[doc = concat!("A [`", stringify!($name), "`].")]
+                $name($name),
+            )*
+        }
+
+        $(
+            impl From<$name> for Message {
+                fn from(m: $name) -> Self {
+                    Message::$name(m)
+                }
+            }
+        )*
+
+        impl Message {
+            /// The wire code.
+            #[must_use]
+            pub fn code(&self) -> u8 {
+                match self {
+                    $(Message::$name(_) => $code,)*
+                }
+            }
+
+            /// The name, for logs and errors.
+            #[must_use]
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(Message::$name(_) => stringify!($name),)*
+                }
+            }
+
+            /// Who may send it, to whom, when.
+            #[must_use]
+            pub fn policy(&self) -> Policy {
+                match self {
+                    $(Message::$name(_) => Policy {
+                        sender: Sender::$sender,
+                        audience: $audience,
+                        phase: Phase::$phase,
+                    },)*
+                }
+            }
+
+            /// Whether `code` is a message this build knows.
+            #[must_use]
+            pub fn is_known_code(code: u8) -> bool {
+                [$($code),*].contains(&code)
+            }
+
+            pub(crate) fn encode_payload(&self, w: &mut Writer<'_>) {
+                match self {
+                    $(Message::$name(m) => m.encode(w),)*
+                }
+            }
+
+            pub(crate) fn decode_payload(
+                code: u8,
+                r: &mut Reader<'_>,
+            ) -> Result<Self, DecodeError> {
+                match code {
+                    $($code => Ok(Message::$name($name::decode(r)?)),)*
+                    other => Err(DecodeError::UnknownType(other)),
+                }
+            }
+        }
+    };
+}
+
+messages! {
+    1 Hello: Worker, Audience::Any, Handshake;
+    2 Welcome: Link, Audience::Any, Handshake;
+    3 Job: Link, Audience::Only(Role::Miner), Active;
+    4 Solution: Worker, Audience::Only(Role::Miner), Active;
+    5 SolutionVerdict: Link, Audience::Only(Role::Miner), Active;
+    6 VerifyBatch: Link, Audience::Only(Role::Verifier), Active;
+    7 VerifyResult: Worker, Audience::Only(Role::Verifier), Active;
+    8 Idle: Link, Audience::Any, Active;
+    9 Heartbeat: Either, Audience::Any, Always;
+    10 Stats: Worker, Audience::Any, Active;
+    11 ErrorMessage: Either, Audience::Any, Always;
+}
