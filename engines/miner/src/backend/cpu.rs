@@ -35,6 +35,10 @@ impl SearchBackend for CpuBackend {
         }
     }
 
+    fn variant(&self) -> &'static str {
+        self.kernel.name()
+    }
+
     fn preferred_batch(&self) -> u64 {
         // About 50 ms of work at each kernel's speed on a 3 GHz core: job switches stay quick
         // and the shared cursor is touched rarely.

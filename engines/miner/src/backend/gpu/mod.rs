@@ -174,6 +174,10 @@ impl SearchBackend for GpuBackend {
         "wgpu"
     }
 
+    fn variant(&self) -> &'static str {
+        self.variant.name()
+    }
+
     fn preferred_batch(&self) -> u64 {
         // Eight dispatches per batch: the pipeline stays full within a call.
         8 * u64::from(self.tuning.dispatch)
