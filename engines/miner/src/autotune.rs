@@ -216,7 +216,7 @@ pub struct Chooser {
 impl Chooser {
     /// The cached choice if the cache holds a valid one for this key among the candidates,
     /// else the fastest by `measure` (attempts per second of one short run of a kind; called
-    /// [`ROUNDS`] times per candidate, interleaved), then cached.
+    /// three times per candidate, interleaved), then cached.
     pub fn choose(&mut self, mut measure: impl FnMut(BackendKind) -> f64) -> AutoChoice {
         let mut warnings = Vec::new();
         let Some(&first) = self.candidates.first() else {
