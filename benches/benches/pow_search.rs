@@ -6,6 +6,8 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput};
 use ixi_formats::difficulty;
 use ixi_formats::number::IxiNumber;
+use ixi_kernels::pow::PreparedJob;
+use ixi_kernels::simd::SearchKernel;
 use ixi_miner::backend::{self, CpuFeatures, NonceRange};
 use ixi_miner::job::{Job, NonceConfig};
 use sha3::{Digest as _, Sha3_512};
@@ -38,6 +40,18 @@ pub(crate) fn search_batch(c: &mut Criterion) {
                     job.min_target(),
                     &mut hits,
                 )
+            });
+        });
+    }
+    // Every kernel variant, including those no backend kind names yet, on the same job.
+    let prepared = PreparedJob::new(job.prefix(), job.layout());
+    for kernel in SearchKernel::all(&features) {
+        let mut hits = Vec::new();
+        let mut start = 0u64;
+        group.bench_function(format!("{} kernel", kernel.name()), |bench| {
+            bench.iter(|| {
+                start += BATCH;
+                kernel.search(&prepared, job.min_target(), start, BATCH, &mut hits)
             });
         });
     }

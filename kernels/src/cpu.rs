@@ -12,6 +12,10 @@ pub struct Avx2Token(());
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Avx512Token(());
 
+/// Proof that this CPU runs AVX-512 Foundation and its 256-bit forms (AVX-512 VL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Avx512VlToken(());
+
 /// Proof that this CPU runs AVX-512 Foundation and AVX-512 IFMA (52-bit multiply-add).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IfmaToken(());
@@ -70,6 +74,12 @@ impl CpuFeatures {
     #[must_use]
     pub fn avx512(&self) -> Option<Avx512Token> {
         self.avx512f.then_some(Avx512Token(()))
+    }
+
+    /// The AVX-512 VL token, if this CPU has AVX-512F and AVX-512 VL.
+    #[must_use]
+    pub fn avx512vl(&self) -> Option<Avx512VlToken> {
+        (self.avx512f && self.avx512vl).then_some(Avx512VlToken(()))
     }
 
     /// The AVX-512 IFMA token, if this CPU has AVX-512F and AVX-512 IFMA.

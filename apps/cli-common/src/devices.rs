@@ -11,6 +11,7 @@ pub struct BackendReport<K> {
     features: CpuFeatures,
     kinds: Vec<K>,
     auto: K,
+    auto_reason: Option<String>,
 }
 
 impl<K: BackendKind> BackendReport<K> {
@@ -21,6 +22,7 @@ impl<K: BackendKind> BackendReport<K> {
             features,
             kinds: kinds.to_vec(),
             auto,
+            auto_reason: None,
         }
     }
 
@@ -46,6 +48,13 @@ impl<K: BackendKind> BackendReport<K> {
         Ok(())
     }
 
+    /// The report with why `auto` runs what it runs (measured rates, or where they came from).
+    #[must_use]
+    pub fn with_auto_reason(mut self, reason: String) -> Self {
+        self.auto_reason = Some(reason);
+        self
+    }
+
     /// Threads this machine runs at once.
     #[must_use]
     pub fn threads() -> usize {
@@ -53,7 +62,7 @@ impl<K: BackendKind> BackendReport<K> {
     }
 
     /// The JSON fields: `cpuFeatures`, `threads`, `backends` (each with `name`, `kind`,
-    /// `available`, `reason`, `selectedByAuto`) and `auto`.
+    /// `available`, `reason`, `selectedByAuto`), `auto` and, where known, `autoReason`.
     #[must_use]
     pub fn json(&self) -> Map<String, Value> {
         let backends: Vec<_> = self
@@ -81,6 +90,9 @@ impl<K: BackendKind> BackendReport<K> {
         out.insert("threads".into(), json!(Self::threads()));
         out.insert("backends".into(), Value::Array(backends));
         out.insert("auto".into(), json!(self.auto.name()));
+        if let Some(reason) = &self.auto_reason {
+            out.insert("autoReason".into(), json!(reason));
+        }
         out
     }
 
@@ -111,7 +123,13 @@ impl<K: BackendKind> BackendReport<K> {
                 None => "available".to_owned(),
                 Some(reason) => format!("unavailable: {reason}"),
             };
-            out.push_str(&format!("  {:<8} {state}\n", k.name()));
+            out.push_str(&format!("  {:<10} {state}\n", k.name()));
+        }
+        if let Some(reason) = &self.auto_reason {
+            out.push_str(&format!(
+                "--backend auto runs {}: {reason}\n",
+                self.auto.name()
+            ));
         }
         out
     }

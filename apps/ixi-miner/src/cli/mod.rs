@@ -15,6 +15,7 @@ use ixi_cli_common::engine::{
     parse_backend, parse_bench_seconds, parse_seconds, parse_threads, short, threads_or_all,
 };
 use ixi_cli_common::progress::TuneBars;
+use ixi_miner::autotune::{self, AutoChoice};
 use ixi_miner::backend::{self, BackendChoice, BackendKind, CpuFeatures};
 use ixi_miner::scheduler::Miner;
 
@@ -75,8 +76,9 @@ struct ConnectArgs {
 /// Backend and thread options shared by `mine` and `bench`.
 #[derive(Debug, Args)]
 struct EngineArgs {
-    /// Compute backend: auto picks the fastest CPU backend this machine supports; wgpu runs
-    /// every GPU adapter (Vulkan, Metal, DX12).
+    /// Compute backend: auto picks the fastest CPU backend by a short measurement at first use
+    /// (cached per CPU model and version; `devices` says which and why); wgpu runs every GPU
+    /// adapter (Vulkan, Metal, DX12).
     #[arg(long, env = "IXI_MINER_BACKEND", default_value = "auto", value_parser = parse_backend::<BackendKind>)]
     backend: BackendChoice,
     /// Worker threads, 1 to 1024 (default: one per core).
@@ -104,9 +106,23 @@ impl EngineArgs {
     }
 
     fn resolve(&self, features: &CpuFeatures) -> anyhow::Result<(BackendKind, usize)> {
-        let kind = self.backend.resolve(features).context("--backend")?;
+        let kind = match self.backend {
+            BackendChoice::Auto => auto_choice(features).kind,
+            forced @ BackendChoice::Forced(_) => forced.resolve(features).context("--backend")?,
+        };
         Ok((kind, threads_or_all(self.threads)))
     }
+}
+
+/// `auto`'s CPU backend: measured at first use, then cached per CPU model and version; what
+/// went wrong with the cache is logged as a warning.
+fn auto_choice(features: &CpuFeatures) -> AutoChoice {
+    let choice = autotune::choose(features);
+    for warning in &choice.warnings {
+        tracing::warn!("{warning}");
+    }
+    tracing::info!("--backend auto runs {}: {choice}", choice.kind);
+    choice
 }
 
 #[derive(Debug, Args)]

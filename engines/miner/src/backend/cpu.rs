@@ -31,9 +31,12 @@ impl SearchBackend for CpuBackend {
     fn name(&self) -> &'static str {
         match self.kernel {
             SearchKernel::Scalar => "soft",
-            SearchKernel::Avx2(_) => "avx2",
-            SearchKernel::Avx512(_) => "avx512",
+            kernel => kernel.name(),
         }
+    }
+
+    fn variant(&self) -> &'static str {
+        self.kernel.name()
     }
 
     fn preferred_batch(&self) -> u64 {
@@ -41,8 +44,8 @@ impl SearchBackend for CpuBackend {
         // and the shared cursor is touched rarely.
         match self.kernel {
             SearchKernel::Scalar => 1 << 16,
-            SearchKernel::Avx2(_) => 1 << 18,
-            SearchKernel::Avx512(_) => 1 << 19,
+            SearchKernel::Avx2(_) | SearchKernel::Avx512Ymm(_) => 1 << 18,
+            SearchKernel::Avx512(_) | SearchKernel::Avx512ExplicitD(_) => 1 << 19,
         }
     }
 

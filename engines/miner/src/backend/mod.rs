@@ -51,8 +51,13 @@ pub enum BackendError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum BackendKind {
-    /// Eight nonces per 512-bit vector (AVX-512F).
+    /// Eight nonces per 512-bit vector (AVX-512F): the AVX-512 variant that was fastest on
+    /// the machines measured (see [`BackendKind::kernel`]).
     Avx512,
+    /// Eight nonces per 512-bit vector (AVX-512F), theta's `D` computed per column.
+    Avx512D,
+    /// Four nonces per 256-bit vector with AVX-512's ternary logic and rotates (AVX-512VL).
+    Avx512Ymm,
     /// Four nonces per 256-bit vector (AVX2).
     Avx2,
     /// Portable scalar Keccak with the midstate (always available).
@@ -62,16 +67,34 @@ pub enum BackendKind {
 }
 
 impl BackendKind {
-    /// Every CPU kind, fastest first (what `auto` chooses from).
-    pub const ALL: [BackendKind; 3] = [BackendKind::Avx512, BackendKind::Avx2, BackendKind::Soft];
+    /// Every CPU kind, in the order `auto` falls back to without a measurement (the measured
+    /// choice is [`crate::autotune`]'s).
+    pub const ALL: [BackendKind; 5] = [
+        BackendKind::Avx512,
+        BackendKind::Avx512D,
+        BackendKind::Avx512Ymm,
+        BackendKind::Avx2,
+        BackendKind::Soft,
+    ];
 
     /// The search kernel of this kind, with the token that proves the CPU runs it.
-    fn kernel(self, features: &CpuFeatures) -> Result<SearchKernel, String> {
+    ///
+    /// # Errors
+    /// Why this CPU cannot run it (or that the kind is not a CPU kernel).
+    pub fn kernel(self, features: &CpuFeatures) -> Result<SearchKernel, String> {
         match self {
             BackendKind::Avx512 => features
                 .avx512()
                 .map(SearchKernel::Avx512)
                 .ok_or_else(|| "this CPU lacks AVX-512F".to_owned()),
+            BackendKind::Avx512D => features
+                .avx512()
+                .map(SearchKernel::Avx512ExplicitD)
+                .ok_or_else(|| "this CPU lacks AVX-512F".to_owned()),
+            BackendKind::Avx512Ymm => features
+                .avx512vl()
+                .map(SearchKernel::Avx512Ymm)
+                .ok_or_else(|| "this CPU lacks AVX-512F or AVX-512VL".to_owned()),
             BackendKind::Avx2 => features
                 .avx2()
                 .map(SearchKernel::Avx2)
@@ -83,12 +106,21 @@ impl BackendKind {
 }
 
 impl ixi_kernels::select::BackendKind for BackendKind {
-    const KINDS: &'static [Self] = &[Self::Avx512, Self::Avx2, Self::Soft, Self::Wgpu];
+    const KINDS: &'static [Self] = &[
+        Self::Avx512,
+        Self::Avx512D,
+        Self::Avx512Ymm,
+        Self::Avx2,
+        Self::Soft,
+        Self::Wgpu,
+    ];
     const AUTO_ORDER: &'static [Self] = &Self::ALL;
 
     fn name(self) -> &'static str {
         match self {
             BackendKind::Avx512 => "avx512",
+            BackendKind::Avx512D => "avx512-d",
+            BackendKind::Avx512Ymm => "avx512-ymm",
             BackendKind::Avx2 => "avx2",
             BackendKind::Soft => "soft",
             BackendKind::Wgpu => "wgpu",
@@ -253,6 +285,12 @@ pub struct TuneProgress {
 pub trait SearchBackend: Send {
     /// The backend's name (as `--backend` takes it).
     fn name(&self) -> &'static str;
+
+    /// The kernel variant it runs (a CPU kernel's name, or a GPU shader variant's); the
+    /// backend's name where it has one kernel only.
+    fn variant(&self) -> &'static str {
+        self.name()
+    }
 
     /// Attempts per `search` call that keep dispatch overhead negligible and job switches quick.
     fn preferred_batch(&self) -> u64;

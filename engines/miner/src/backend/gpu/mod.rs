@@ -193,6 +193,10 @@ impl SearchBackend for GpuBackend {
         format!("gpu{}", self.index)
     }
 
+    fn variant(&self) -> &'static str {
+        self.variant.name()
+    }
+
     fn preferred_batch(&self) -> u64 {
         // Eight dispatches per batch: the pipeline stays full within a call.
         8 * u64::from(self.tuning.dispatch)
