@@ -268,7 +268,7 @@ fn auto_is_measured_once_then_cached_and_devices_says_which_and_why() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        stdout_lines(&out).remove(0)
+        json_lines(&out).remove(0)
     };
     let first = devices();
     let features = ixi_kernels::cpu::CpuFeatures::detect();
