@@ -8,6 +8,8 @@
 //!   environment override (`IXI_MINER_BACKEND`, `IXI_VERIFIER_BACKEND`).
 //! - [`devices`]: the CPU features and backends part of `devices`, as text and as JSON.
 //! - [`lines`]: line-oriented input with a bound on a line's length.
+//! - [`hash_line`] and [`verify_line`]: what `ixi-miner hash` and `ixi-verifier verify` make of
+//!   one input line.
 //! - [`logging`]: log set-up (`IXI_LOG`, `--log-format`, colours only on a terminal).
 //! - [`run`]: a worker's task on a small runtime until Ctrl-C, with a status line on a terminal.
 //! - [`service`]: stop signals (SIGTERM, SIGINT) and systemd notifications.
@@ -16,12 +18,14 @@
 pub mod config;
 pub mod devices;
 pub mod engine;
+pub mod hash_line;
 pub mod lines;
 pub mod link;
 pub mod logging;
 pub mod run;
 pub mod secret;
 pub mod service;
+pub mod verify_line;
 
 pub use link::{InitArgs, LinkArgs, LinkArgsError, init};
 pub use run::{WorkerState, run_until_interrupted};
