@@ -60,7 +60,10 @@ def solutions(miner_logs, link_logs, node_logs):
                      "judged_against": f.get("judged_against", f["block"]),
                      "difficulty": f.get("difficulty")})
 
-    unanswered = sorted(n for n in found if not verdicts.get(n))
+    # No verdict came back to the miner: lost unless the node judged it (the miner stopped, or
+    # its link was away, before the answer reached it).
+    unanswered = sorted(n for n in found if not verdicts.get(n) and n not in judged)
+    verdict_not_heard = sorted(n for n in found if not verdicts.get(n) and n in judged)
     by_verdict = collections.Counter(v[-1] for v in verdicts.values() if v)
     accepted = [n for n, v in verdicts.items() if "accepted" in v]
     accepted_not_stored = sorted(
@@ -85,6 +88,7 @@ def solutions(miner_logs, link_logs, node_logs):
         "judgedByNode": len(judged),
         "storedByNode": sum(1 for js in judged.values() if any(j["verdict"] == "Stored" for j in js)),
         "unanswered": unanswered,
+        "judgedByNodeButVerdictNotHeardByMiner": len(verdict_not_heard),
         "acceptedButNotStoredByNode": accepted_not_stored,
         "forwardedButNeverJudged": forwarded_not_judged,
         "judgedAgainstAnotherBlock": wrong_block,
@@ -170,8 +174,8 @@ def findings(ledger_path, audit_log_path, audited):
 
 
 def resources(samples_path):
-    """First, last and largest RSS (KiB) and open fds per process name (a restarted process
-    keeps its name: its lives are told apart by pid)."""
+    """First, middle, last and largest RSS (KiB) and open fds per process name (a restarted
+    process keeps its name: its lives are told apart by pid)."""
     per = collections.defaultdict(list)
     with open(samples_path, encoding="utf-8") as f:
         for row in csv.DictReader(f):
@@ -182,9 +186,11 @@ def resources(samples_path):
         fds = [int(r["fds"]) for r in rows if r["fds"]]
         out[name] = {"samples": len(rows), "lives": len({r["pid"] for r in rows}),
                      "rssKiB": {"first": rss[0] if rss else None,
+                                "middle": rss[len(rss) // 2] if rss else None,
                                 "last": rss[-1] if rss else None,
                                 "max": max(rss, default=None)},
                      "fds": {"first": fds[0] if fds else None,
+                             "middle": fds[len(fds) // 2] if fds else None,
                              "last": fds[-1] if fds else None,
                              "max": max(fds, default=None)}}
     return out
