@@ -45,7 +45,7 @@ run_one() {
     echo "$target: ${ran}s, ${execs:-?} executions, $crashes crashes"
 }
 
-summary=logs/summary.txt
+summary=logs/summary-$$.txt
 : >"$summary"
 running=0
 for target in "${targets[@]}"; do
