@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Faults: miners, the link and an HTTP stand-in node (ixi-standin-node, which keeps its chain
 # across restarts) as separate processes, on an impaired network, through:
-#   - `kill -9` of the link and a restart, twice, while the miners keep finding solutions;
+#   - `kill -9` of the link just after a block begins and a restart 2/5 of a block later,
+#     twice, while the miners keep finding solutions for that block;
 #   - a stand-in node restart (`kill -9`; it comes back with the same chain);
 #   - a flapping network: the miners' side, then the node's side, taken down and up.
 # At the end every solution a miner found is accounted for (scripts/link_evidence.py): each
@@ -228,14 +229,22 @@ flap() { # $1: miners or node; $2: times
     done
 }
 
-# The schedule, in fractions of the run: two link kills (away 20 s), a node restart (away
-# 10 s), flapping on each side.
-until_t $((duration * 15 / 100))
+# The schedule, in blocks of the stand-in chain (block k begins k blocks after the node's
+# first start): the link killed just after a block begins (the miners hold a fresh job, so
+# they find solutions while it is away) and back before the block ends, twice; the node killed
+# and restarted 10 s later; each side's network flapping; a last block to settle.
+b=$block_seconds
+away=$((b * 2 / 5))
+if ((duration < 5 * b || away < 10)); then
+    echo "faults: SECONDS must be at least 5 blocks and a block at least 25 s" >&2
+    exit 2
+fi
+until_t $((b + 2))
 kill_link
-sleep 20
+sleep "$away"
 start_link
 log "link back"
-until_t $((duration * 35 / 100))
+until_t $((2 * b - 15))
 log "kill -9 of the stand-in node"
 kill -9 "${pids[node]}"
 wait "${pids[node]}" 2>/dev/null || true
@@ -243,15 +252,14 @@ unset "pids[node]"
 sleep 10
 start_node
 log "stand-in node back"
-until_t $((duration * 50 / 100))
+until_t $((2 * b + 5))
 log "flapping the miners' side (5 x 3 s down)"
 flap miners 5
-until_t $((duration * 65 / 100))
 log "flapping the node's side (4 x 3 s down)"
 flap node 4
-until_t $((duration * 80 / 100))
+until_t $((4 * b + 2))
 kill_link
-sleep 20
+sleep "$away"
 start_link
 log "link back"
 until_t "$duration"
