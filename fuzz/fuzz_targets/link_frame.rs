@@ -1,6 +1,6 @@
 //! The link's frame decoder on arbitrary bytes: never a panic, and every frame it accepts is
 //! canonical (re-encoding the message gives back the same bytes). The same bytes pushed through
-//! the streaming `Decoder` in chunks give the same messages.
+//! the streaming `Decoder` in chunks give the same messages and the same kind of error.
 #![no_main]
 
 use ixi_link_proto::codec::{Decoder, decode, to_frame};
@@ -46,5 +46,11 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     assert_eq!(streamed, whole, "chunked decoding differs");
-    assert_eq!(stream_error, whole_error, "chunked decoding fails differently");
+    // The same kind of error: its detail may differ, as a header is refused as soon as its
+    // first wrong byte arrives and an error names only the bytes that had arrived.
+    assert_eq!(
+        stream_error.as_ref().map(std::mem::discriminant),
+        whole_error.as_ref().map(std::mem::discriminant),
+        "chunked decoding fails differently: {stream_error:?} / {whole_error:?}"
+    );
 });
