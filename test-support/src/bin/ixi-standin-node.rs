@@ -214,7 +214,9 @@ impl Node {
                 }),
             ),
             "submitSigningSolution" => {
-                let block = params.get("blockHeight").and_then(|h| h.parse::<u64>().ok());
+                let block = params
+                    .get("blockHeight")
+                    .and_then(|h| h.parse::<u64>().ok());
                 let nonce = params.get("solution").and_then(|s| b64.decode(s).ok());
                 let (Some(block), Some(nonce)) = (block, nonce) else {
                     return (500, json!("Invalid params"));
@@ -223,7 +225,8 @@ impl Node {
                 (200, Value::Null)
             }
             "status" => {
-                let mut status = json!({"DLT Status": "Active", "Block Height": height.to_string()});
+                let mut status =
+                    json!({"DLT Status": "Active", "Block Height": height.to_string()});
                 if params.contains_key("vv")
                     && let Some((h, n, d)) = &chain.last
                 {
