@@ -40,7 +40,7 @@ run_one() {
         -- -max_total_time="$seconds" -print_final_stats=1 >"logs/$target.log" 2>&1 || true
     local ran=$(($(date +%s) - started))
     local execs crashes
-    execs=$(awk -F: '/stat::number_of_executed_units/ {gsub(/ /, "", $2); print $2}' "logs/$target.log" | tail -n 1)
+    execs=$(awk '/stat::number_of_executed_units/ {print $2}' "logs/$target.log" | tail -n 1)
     crashes=$(find "artifacts/$target" -type f -name 'crash-*' -o -type f -name 'leak-*' -o -type f -name 'timeout-*' -o -type f -name 'oom-*' | wc -l)
     echo "$target: ${ran}s, ${execs:-?} executions, $crashes crashes"
 }
