@@ -15,13 +15,19 @@ fuzz_target!(|data: &[u8]| {
     // A small line bound, so that the fuzzer reaches the too-long path with small inputs.
     for line in BoundedLines::new(data, 512) {
         let Ok(line) = line else { return };
-        let Line::Complete(bytes) = line else { continue };
+        let Line::Complete(bytes) = line else {
+            continue;
+        };
         let answer = hash_line::answer(&String::from_utf8_lossy(&bytes));
         let object = answer.as_object().expect("an answer is a JSON object");
         match object.get("error") {
             Some(error) => {
                 let error = error.as_str().expect("an error is a string");
-                assert!(error.len() <= MAX_ERROR, "an error of {} bytes", error.len());
+                assert!(
+                    error.len() <= MAX_ERROR,
+                    "an error of {} bytes",
+                    error.len()
+                );
             }
             None => {
                 for field in ["hash", "difficulty", "difficultyRaw", "bits"] {

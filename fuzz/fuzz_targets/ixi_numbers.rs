@@ -18,11 +18,17 @@ use num_bigint::BigUint;
 fn varints(data: &[u8]) {
     if let Ok((v, n)) = varint::read_u64(data) {
         assert!((1..=varint::MAX_LEN).contains(&n));
-        assert_eq!(varint::read_u64(&varint::u64_bytes(v)), Ok((v, varint::u64_bytes(v).len())));
+        assert_eq!(
+            varint::read_u64(&varint::u64_bytes(v)),
+            Ok((v, varint::u64_bytes(v).len()))
+        );
     }
     if let Ok((v, n)) = varint::read_i64(data) {
         assert!((1..=varint::MAX_LEN).contains(&n));
-        assert_eq!(varint::read_i64(&varint::i64_bytes(v)), Ok((v, varint::i64_bytes(v).len())));
+        assert_eq!(
+            varint::read_i64(&varint::i64_bytes(v)),
+            Ok((v, varint::i64_bytes(v).len()))
+        );
     }
 }
 

@@ -12,7 +12,10 @@ fuzz_target!(|data: &[u8]| {
     let parsed = RsaPublicKey::parse(data);
     let verifying = VerifyingKey::from_ixian(data);
     let Ok(key) = parsed else {
-        assert!(verifying.is_err(), "the verifier took bytes that are not a key");
+        assert!(
+            verifying.is_err(),
+            "the verifier took bytes that are not a key"
+        );
         return;
     };
     let bytes = key.to_bytes();

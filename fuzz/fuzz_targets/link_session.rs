@@ -140,7 +140,10 @@ fn paired(data: &[u8]) {
         }
         for (events, side) in [
             (drain(&mut link, &mut link_closed, &mut to_worker), "link"),
-            (drain(&mut worker, &mut worker_closed, &mut to_link), "worker"),
+            (
+                drain(&mut worker, &mut worker_closed, &mut to_link),
+                "worker",
+            ),
         ] {
             for event in events {
                 if let Event::Closed(reason) = &event {

@@ -20,6 +20,10 @@ fuzz_target!(|data: &[u8]| {
                 }
             };
         }
-        Err(error) => assert!(error.len() <= MAX_ERROR, "an error of {} bytes", error.len()),
+        Err(error) => assert!(
+            error.len() <= MAX_ERROR,
+            "an error of {} bytes",
+            error.len()
+        ),
     }
 });
