@@ -126,9 +126,12 @@ done
 
 touch "$dir/audit.jsonl"
 status=0
+# The simulated node writes its ledger only once it corrupted something.
+ledger_args=()
+[[ -s "$dir/ledger.jsonl" ]] && ledger_args=(--ledger "$dir/ledger.jsonl" --audit-log "$dir/audit.jsonl")
 python3 scripts/link_evidence.py --miner "$dir/miner.log" --link "$dir"/serve-*.log \
     --node "$dir/simnode.log" --verifier "$dir/verifier.log" --samples "$dir/samples.csv" \
-    --ledger "$dir/ledger.jsonl" --audit-log "$dir/audit.jsonl" >"$dir/report.json" || status=$?
+    ${ledger_args[@]+"${ledger_args[@]}"} >"$dir/report.json" || status=$?
 cat "$dir/report.json"
 echo "soak: $restarts link restarts; report in $dir/report.json"
 exit "$status"
