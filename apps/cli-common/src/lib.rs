@@ -8,6 +8,8 @@
 //!   environment override (`IXI_MINER_BACKEND`, `IXI_VERIFIER_BACKEND`).
 //! - [`devices`]: the CPU features and backends part of `devices`, as text and as JSON.
 //! - [`lines`]: line-oriented input with a bound on a line's length.
+//! - [`hash_line`] and [`verify_line`]: what `ixi-miner hash` and `ixi-verifier verify` make of
+//!   one input line.
 //! - [`logging`]: log set-up (`IXI_LOG`, `--log-format`, colours only on a terminal).
 //! - [`progress`]: progress bars on a terminal only (benchmarks, audits, GPU tuning).
 //! - [`run`]: a worker's task on a small runtime until Ctrl-C, with a status line on a terminal;
@@ -18,6 +20,7 @@
 pub mod config;
 pub mod devices;
 pub mod engine;
+pub mod hash_line;
 pub mod lines;
 pub mod link;
 pub mod logging;
@@ -25,6 +28,7 @@ pub mod progress;
 pub mod run;
 pub mod secret;
 pub mod service;
+pub mod verify_line;
 
 pub use link::{InitArgs, LinkArgs, LinkArgsError, init};
 pub use run::{WorkerState, exit_code, run_until_interrupted};

@@ -819,6 +819,7 @@ impl LinkCore {
         // Back at the front, in their original order.
         for id in ids.iter().rev() {
             if let Some(batch) = self.batches.remove(id) {
+                tracing::debug!(batch_id = id, conn = batch.conn, "batch re-dispatched");
                 if let Some(w) = self.workers.get_mut(&batch.conn) {
                     w.in_flight = w.in_flight.saturating_sub(1);
                 }
@@ -905,6 +906,7 @@ impl LinkCore {
         }
         let Some(batch) = self.batches.get(&batch_id).filter(|b| b.conn == conn) else {
             // Late: the batch was handed to another verifier, whose answer counts.
+            tracing::debug!(batch_id, conn, "late answer ignored");
             return Ok(Vec::new());
         };
         if batch.work.len() != verdicts.len() {
@@ -918,6 +920,7 @@ impl LinkCore {
         }
         let mut actions = Vec::new();
         if let Some(batch) = self.batches.remove(&batch_id) {
+            tracing::debug!(batch_id, conn, verdicts = verdicts.len(), "batch answered");
             self.stats.signatures_verified += batch.work.len() as u64;
             actions.push(Action::Verified {
                 results: batch
@@ -991,6 +994,7 @@ impl LinkCore {
                     deadline,
                 },
             );
+            tracing::debug!(batch_id, conn, items = size, "batch dispatched");
             actions.push(Action::Send {
                 conn,
                 message: Message::VerifyBatch(VerifyBatch { batch_id, items }),

@@ -127,20 +127,34 @@ impl Gateway {
         nonce_base64: &str,
     ) -> Result<bool, GatewayError> {
         let result = self.call("status", "vv=1").await?;
-        let status: serde_json::Value =
-            serde_json::from_str(&result).map_err(|e| GatewayError::Shape {
+        status_shows_solution(&result, block_height, nonce_base64).map_err(|e| {
+            GatewayError::Shape {
                 method: "status",
                 block: None,
-                source: FieldError::new("result", e.to_string()),
-            })?;
-        Ok(["Signer Last PoW Solution", "Signer Active PoW Solution"]
-            .iter()
-            .filter_map(|k| status.get(*k))
-            .any(|s| {
-                s.get("blockNum").and_then(json_u64) == Some(block_height)
-                    && s.get("solution").and_then(serde_json::Value::as_str) == Some(nonce_base64)
-            }))
+                source: FieldError::new("result", e),
+            }
+        })
     }
+}
+
+/// Whether a `status?vv` result shows this nonce (base64) as the signer's solution for
+/// `block_height`, in "Signer Last PoW Solution" or "Signer Active PoW Solution".
+///
+/// # Errors
+/// The result is not JSON.
+pub fn status_shows_solution(
+    result: &str,
+    block_height: u64,
+    nonce_base64: &str,
+) -> Result<bool, String> {
+    let status: serde_json::Value = serde_json::from_str(result).map_err(|e| e.to_string())?;
+    Ok(["Signer Last PoW Solution", "Signer Active PoW Solution"]
+        .iter()
+        .filter_map(|k| status.get(*k))
+        .any(|s| {
+            s.get("blockNum").and_then(json_u64) == Some(block_height)
+                && s.get("solution").and_then(serde_json::Value::as_str) == Some(nonce_base64)
+        }))
 }
 
 impl NodeSource for Gateway {

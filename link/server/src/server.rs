@@ -609,8 +609,22 @@ impl<S: NodeSource> Coordinator<S> {
                 nonce,
                 outcome,
             } => {
-                if let ForwardOutcome::Failed(e) = &outcome {
-                    tracing::warn!(block_height, "forwarding failed, will retry: {e}");
+                let nonce_hex = hex_of(&nonce);
+                match &outcome {
+                    ForwardOutcome::Failed(e) => tracing::warn!(
+                        block_height,
+                        nonce = nonce_hex,
+                        "forwarding failed, will retry: {e}"
+                    ),
+                    ForwardOutcome::Taken => {
+                        tracing::info!(block_height, nonce = nonce_hex, "the node took a solution");
+                    }
+                    ForwardOutcome::Rejected(reason) => tracing::info!(
+                        block_height,
+                        nonce = nonce_hex,
+                        reason = reason.as_str(),
+                        "the node did not take a solution"
+                    ),
                 }
                 self.core.forward_outcome(block_height, &nonce, outcome)
             }
@@ -687,7 +701,12 @@ impl<S: NodeSource> Coordinator<S> {
                     nonce,
                     difficulty,
                 } => {
-                    tracing::info!(block_height, %difficulty, "forwarding a solution");
+                    tracing::info!(
+                        block_height,
+                        %difficulty,
+                        nonce = hex_of(&nonce),
+                        "forwarding a solution"
+                    );
                     let source = Arc::clone(&self.source);
                     let tx = self.inputs_tx.clone();
                     tokio::spawn(async move {
@@ -702,4 +721,13 @@ impl<S: NodeSource> Coordinator<S> {
             }
         }
     }
+}
+
+/// A nonce in hex, for log lines that a script matches against the miner's and the node's.
+fn hex_of(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }

@@ -271,6 +271,7 @@ fn complete(shared: &ShadowShared, block: u64, state: &BlockState) {
         );
         return;
     }
+    tracing::info!(block, "block audited");
     lock(&shared.stats).blocks_audited += 1;
     lock(&shared.report).audited.insert(block);
 }

@@ -174,8 +174,15 @@ fn answer(chain: &SimChain, method: &str, params: &HashMap<String, String>) -> R
                 .get("solution")
                 .and_then(|n| base64::engine::general_purpose::STANDARD.decode(n).ok())
                 .unwrap_or_default();
-            // The reference discards the verdict: always null.
-            let _ = chain.submit(height, &nonce);
+            // The reference discards the verdict: always null. The log line makes every
+            // submission countable by a test script.
+            let judged = chain.submit(height, &nonce);
+            tracing::info!(
+                block = height,
+                nonce = hex::encode(&nonce),
+                verdict = ?judged,
+                "judged a submitted solution"
+            );
             ok(Value::Null)
         }
         "status" => ok(chain.status_json(params.contains_key("vv"))),

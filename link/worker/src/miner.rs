@@ -125,7 +125,9 @@ pub async fn run(
                     Message::SolutionVerdict(v) => {
                         let difficulty = IxiNumber::from_le_bytes(&v.difficulty_raw).ok();
                         let shown = difficulty.as_ref().map_or_else(|| "-".to_owned(), ToString::to_string);
-                        match v.verdict {
+                        // The nonce and job make each verdict countable against what was found.
+                        let (nonce, job_id) = (hex::encode(&v.nonce), v.job_id);
+                        let (verdict, message) = match v.verdict {
                             Verdict::Accepted => {
                                 state.accepted += 1;
                                 if let Some(d) = difficulty
@@ -133,13 +135,15 @@ pub async fn run(
                                 {
                                     state.best_accepted = Some(d);
                                 }
-                                say(&mut state, format!("solution accepted, difficulty {shown}"));
+                                ("accepted", format!("solution accepted, difficulty {shown}"))
                             }
                             Verdict::Rejected(reason) => {
                                 state.rejected += 1;
-                                say(&mut state, format!("solution rejected ({}), difficulty {shown}", reason.as_str()));
+                                (reason.as_str(), format!("solution rejected ({}), difficulty {shown}", reason.as_str()))
                             }
-                        }
+                        };
+                        tracing::info!(job_id, nonce, verdict, "{message}");
+                        state.last_message = message;
                     }
                     Message::Idle(Idle { reason: IdleReason::Unreachable, detail }) => {
                         // The block may still be current when the node answers again.
@@ -158,7 +162,15 @@ pub async fn run(
             event = events.recv() => match event {
                 Some(MinerEvent::Solution(s)) => {
                     state.found += 1;
-                    tracing::info!(difficulty = %s.difficulty, backend = s.backend, "solution found");
+                    tracing::info!(
+                        difficulty = %s.difficulty,
+                        backend = s.backend,
+                        job_id = s.job_id,
+                        block = state.block_height,
+                        nonce = hex::encode(&s.nonce),
+                        connected = state.connected,
+                        "solution found"
+                    );
                     link.send(Solution { job_id: s.job_id, nonce: s.nonce });
                 }
                 Some(MinerEvent::Fault { backend, message, .. }) => {
@@ -189,6 +201,13 @@ pub async fn run(
     while let Some(event) = events.recv().await {
         if let MinerEvent::Solution(s) = event {
             state.found += 1;
+            tracing::info!(
+                difficulty = %s.difficulty,
+                job_id = s.job_id,
+                block = state.block_height,
+                nonce = hex::encode(&s.nonce),
+                "solution found while stopping"
+            );
             link.send(Solution {
                 job_id: s.job_id,
                 nonce: s.nonce,

@@ -166,6 +166,7 @@ pub async fn run(
                 }
                 Some(LinkUpdate::Received(Message::Welcome(_))) => state.connected = true,
                 Some(LinkUpdate::Received(Message::VerifyBatch(VerifyBatch { batch_id, items }))) => {
+                    tracing::debug!(batch_id, items = items.len(), "batch received");
                     if batches_tx.send((batch_id, items)).is_err() {
                         say(&mut state, "the verifying thread stopped".to_owned());
                         break;
@@ -192,6 +193,7 @@ pub async fn run(
                     let rate = n as f64 / took.as_secs_f64();
                     state.rate = rate;
                 }
+                tracing::debug!(batch_id, verdicts = n, "batch verified");
                 link.send(VerifyResult { batch_id, verdicts });
                 link.send(Stats { done: state.verified, rate: state.rate });
                 status.send_replace(state.clone());

@@ -3,6 +3,7 @@
 use std::io::Write as _;
 
 use anyhow::Context as _;
+use ixi_cli_common::hash_line;
 use ixi_cli_common::lines::{BoundedLines, Line};
 use serde_json::json;
 
@@ -18,7 +19,7 @@ pub(super) fn run() -> anyhow::Result<()> {
     };
     for line in lines {
         let answer = match line.context("reading stdin")? {
-            Line::Complete(bytes) => super::hashline::answer(&String::from_utf8_lossy(&bytes)),
+            Line::Complete(bytes) => hash_line::answer(&String::from_utf8_lossy(&bytes)),
             Line::TooLong { bytes } => json!({ "error": too_long(bytes) }),
         };
         writeln!(stdout, "{answer}").context("writing stdout")?;

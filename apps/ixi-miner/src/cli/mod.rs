@@ -4,7 +4,6 @@ mod bench;
 mod connect;
 mod devices;
 mod hash;
-mod hashline;
 mod mine;
 
 use std::num::NonZeroUsize;

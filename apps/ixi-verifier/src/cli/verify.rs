@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::sync::{Condvar, Mutex, PoisonError, mpsc};
 
 use anyhow::Context as _;
-use ixi_cli_common::lines::{BoundedLines, Line, json_object};
+use ixi_cli_common::lines::{BoundedLines, Line};
+use ixi_cli_common::verify_line::{self, LineKey, VerifyLine};
 use ixi_kernels::cpu::CpuFeatures;
 use ixi_verifier::backend::{self, VerifyBackend};
 use ixi_verifier::{Batch, KeyCache, KeyRejected, VerifyingKey};
 use rayon::prelude::*;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::VerifyArgs;
 
@@ -167,26 +168,15 @@ impl ByteBudget {
 }
 
 fn parse_fields(line: &[u8], cache: &KeyCache) -> Result<Parsed, String> {
-    let text = std::str::from_utf8(line).map_err(|_| "line is not UTF-8".to_owned())?;
-    let obj = &json_object(
-        text,
-        "expected a JSON object with a key, message and signature",
-    )?;
-    let message = hex_field(obj, "message")?;
-    let signature = hex_field(obj, "signature")?;
-    let key = match (
-        obj.get("publicKey"),
-        obj.get("modulus"),
-        obj.get("exponent"),
-    ) {
-        (Some(_), None, None) => cache.get(&hex_field(obj, "publicKey")?),
-        (None, Some(_), Some(_)) => {
-            VerifyingKey::from_components(&hex_field(obj, "modulus")?, &hex_field(obj, "exponent")?)
-                .map(Arc::new)
-        }
-        (None, None, None) => return Err("missing key: publicKey, or modulus and exponent".into()),
-        _ => {
-            return Err("give either publicKey or both modulus and exponent, not a mix".into());
+    let VerifyLine {
+        key,
+        message,
+        signature,
+    } = verify_line::parse(line)?;
+    let key = match key {
+        LineKey::Ixian(bytes) => cache.get(&bytes),
+        LineKey::Components { modulus, exponent } => {
+            VerifyingKey::from_components(&modulus, &exponent).map(Arc::new)
         }
     };
     Ok(match key {
@@ -197,13 +187,4 @@ fn parse_fields(line: &[u8], cache: &KeyCache) -> Result<Parsed, String> {
         },
         Err(rejected) => Parsed::Unusable(rejected),
     })
-}
-
-fn hex_field(obj: &Map<String, Value>, name: &str) -> Result<Vec<u8>, String> {
-    let text = obj
-        .get(name)
-        .ok_or_else(|| format!("missing field {name}"))?
-        .as_str()
-        .ok_or_else(|| format!("{name}: expected a hex string"))?;
-    hex::decode(text).map_err(|e| format!("{name}: invalid hex: {e}"))
 }

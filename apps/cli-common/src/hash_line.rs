@@ -1,11 +1,11 @@
-//! The `hash` subcommand's line protocol: one JSON object in, one JSON object out.
+//! `ixi-miner hash`'s line protocol (here, outside the binary, so that a fuzz target reaches it): one JSON object in, one JSON object out.
 //!
 //! In: `{"blockNum": "decimal", "blockHash": hex, "recipientAddress": hex (addressNoChecksum),
 //! "signingPubKey": hex, "solution": hex}` (the names of the reference vectors' pow section).
 //! Out: `{"hash", "difficulty", "difficultyRaw", "bits"}` or `{"error": "..."}`.
 
-use ixi_cli_common::engine::short;
-use ixi_cli_common::lines::json_object;
+use crate::engine::short;
+use crate::lines::json_object;
 use ixi_formats::address::Address;
 use ixi_formats::difficulty;
 use ixi_formats::solution;
@@ -13,7 +13,8 @@ use serde_json::{Map, Value, json};
 
 /// Answers one input line. Never panics; every failure is an `{"error": ...}` object, which
 /// quotes at most 100 characters of the input.
-pub(super) fn answer(line: &str) -> Value {
+#[must_use]
+pub fn answer(line: &str) -> Value {
     match compute(line) {
         Ok(v) => v,
         Err(message) => json!({ "error": message }),
