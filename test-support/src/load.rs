@@ -616,11 +616,15 @@ impl LoadOutcome {
                 }
             }
         }
-        // The node got exactly the accepted ones, each once, each better than the one before.
+        // The node got exactly the accepted ones, each once, no two of equal difficulty (the
+        // link forwards only a solution better than every one before it; the forwards run as
+        // concurrent requests, so their order of arrival at the node is not the link's order).
         let mut forwarded = self.forwarded.clone();
+        let mut difficulties: Vec<&IxiNumber> = forwarded.iter().map(|f| &f.1).collect();
+        difficulties.sort();
         assert!(
-            forwarded.windows(2).all(|w| w[0].1 < w[1].1),
-            "forwards not strictly better each time"
+            difficulties.windows(2).all(|w| w[0] < w[1]),
+            "two forwards of equal difficulty: {difficulties:?}"
         );
         assert!(!forwarded.is_empty(), "no solution reached the node");
         forwarded.sort();
