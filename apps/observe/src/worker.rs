@@ -377,7 +377,14 @@ mod tests {
             ],
             ..MinerStatus::default()
         };
-        let (tx, rx) = watch::channel(MinerStatus::default());
+        // A miner's devices are known from its start, with nothing counted yet.
+        let mut started = status.clone();
+        started.attempts = 0;
+        for d in &mut started.devices {
+            d.attempts = 0;
+            d.faults = 0;
+        }
+        let (tx, rx) = watch::channel(started);
         let observer = Arc::new(MinerObserver {
             status: rx,
             rates: Mutex::default(),
