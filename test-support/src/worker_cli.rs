@@ -107,6 +107,42 @@ pub fn spawn_connect(
     )
 }
 
+/// A worker binary running `connect --http-listen` for a link serving `chain`.
+pub struct ObservedWorker {
+    pub dir: PathBuf,
+    pub link: LinkServer,
+    pub node: SimNode,
+    pub worker: Killed,
+    /// The worker's HTTP endpoint.
+    pub http: std::net::SocketAddr,
+}
+
+/// Initializes `binary` in a new data directory called after `name`, starts a link for
+/// `chain` that authorizes it, and runs its `connect` with an HTTP endpoint on a free port.
+pub async fn connect_observed(binary: &str, name: &str, chain: SimConfig) -> ObservedWorker {
+    let dir = temp_dir(name);
+    let pin = init(binary, &dir);
+    let (link_id, link, node) = link_for(pin, chain).await;
+    let http: std::net::SocketAddr = format!("127.0.0.1:{}", crate::http::free_port())
+        .parse()
+        .unwrap();
+    let worker = spawn_connect(
+        binary,
+        &dir,
+        &link.local_addr().unwrap().to_string(),
+        link_id.pin(),
+        &["--http-listen", &http.to_string()],
+        &[],
+    );
+    ObservedWorker {
+        dir,
+        link,
+        node,
+        worker,
+        http,
+    }
+}
+
 /// A link serving exactly `worker`, on the simulated node (over its HTTP API, with shadow
 /// verification and no local verification: only workers verify). Keep the node alive.
 pub async fn link_for(worker: Pin, chain: SimConfig) -> (Identity, LinkServer, SimNode) {

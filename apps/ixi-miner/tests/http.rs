@@ -4,7 +4,6 @@
 // Test code: a failed expectation is a panic by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
@@ -18,8 +17,6 @@ const BINARY: &str = env!("CARGO_BIN_EXE_ixi-miner");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_serves_its_metrics_and_status() {
-    let dir = connect_support::temp_dir("miner-http");
-    let pin = connect_support::init(BINARY, &dir);
     let chain = SimConfig {
         block_interval: Duration::from_secs(120),
         min_difficulty: IxiNumber::from_whole(1_000_000),
@@ -27,17 +24,13 @@ async fn connect_serves_its_metrics_and_status() {
         transactions: 0,
         ..SimConfig::default()
     };
-    let (link_id, link, node) = connect_support::link_for(pin, chain).await;
-    let port = http::free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let _child = connect_support::spawn_connect(
-        BINARY,
-        &dir,
-        &link.local_addr().unwrap().to_string(),
-        link_id.pin(),
-        &["--http-listen", &listen],
-        &[],
-    );
+    let connect_support::ObservedWorker {
+        link,
+        node,
+        dir,
+        worker: _worker,
+        http: addr,
+    } = connect_support::connect_observed(BINARY, "miner-http", chain).await;
     let mut stats = link.stats();
     tokio::time::timeout(Duration::from_secs(90), async {
         while stats.borrow_and_update().solutions_accepted < 1 {
@@ -46,7 +39,6 @@ async fn connect_serves_its_metrics_and_status() {
     })
     .await
     .expect("a solution accepted in time");
-    let addr: SocketAddr = listen.parse().unwrap();
     let (first, second, status) = tokio::task::spawn_blocking(move || {
         // Attempts are counted when a range is done, which on a loaded machine may come after
         // the first solution.
