@@ -148,6 +148,15 @@ impl<'a> Fields<'a> {
         self.0.get(name).filter(|v| !v.is_null())
     }
 
+    /// An optional field, read by `read` unless absent or `null`.
+    fn optional<T>(
+        &self,
+        name: &str,
+        read: impl FnOnce(&Self, &str) -> Result<T, FieldError>,
+    ) -> Result<Option<T>, FieldError> {
+        self.opt(name).map(|_| read(self, name)).transpose()
+    }
+
     fn req(&self, name: &str) -> Result<&'a Value, FieldError> {
         self.opt(name)
             .ok_or_else(|| FieldError::new(name, "missing"))
@@ -243,10 +252,6 @@ impl Block {
                 BlockSignature::from_json(s).map_err(|e| e.under(&format!("{name}[{i}]")))
             })
             .collect::<Result<_, _>>()?;
-        let optional_number = |field: &str| match f.opt(field) {
-            None => Ok(None),
-            Some(_) => f.number(field).map(Some),
-        };
         let transactions = match f.list("Transactions")? {
             None => None,
             Some(list) => Some(
@@ -264,8 +269,8 @@ impl Block {
             version,
             checksum,
             signatures,
-            required_signer_difficulty: optional_number("Required Signer Difficulty")?,
-            total_signer_difficulty: optional_number("Total Signer Difficulty")?,
+            required_signer_difficulty: f.optional("Required Signer Difficulty", Fields::number)?,
+            total_signer_difficulty: f.optional("Total Signer Difficulty", Fields::number)?,
             transactions,
         })
     }
@@ -313,10 +318,7 @@ impl Transaction {
     /// [`FieldError`].
     pub fn from_json(v: &Value) -> Result<Self, FieldError> {
         let f = Fields::of(v, "the transaction")?;
-        let data = match f.opt("data") {
-            None => None,
-            Some(_) => Some(f.hex("data")?),
-        };
+        let data = f.optional("data", Fields::hex)?;
         Ok(Self {
             id: f.str("id")?.to_owned(),
             version: f.u32("version")?,
@@ -337,9 +339,8 @@ impl Wallet {
     pub fn from_json(v: &Value) -> Result<Self, FieldError> {
         let f = Fields::of(v, "result")?;
         let public_key = match f.opt("publicKey") {
-            None => None,
             Some(Value::String(s)) if s.trim().is_empty() || s.trim() == "null" => None,
-            Some(_) => Some(f.hex("publicKey")?),
+            _ => f.optional("publicKey", Fields::hex)?,
         };
         let strings = |items: &[Value]| -> Vec<String> {
             items

@@ -53,6 +53,38 @@ impl Writer<'_> {
     }
 }
 
+/// A field as it is written: the type gives the layout ([`Reader`] reads it back with the
+/// field's limit and checks).
+pub(crate) trait Put {
+    fn put(&self, w: &mut Writer<'_>);
+}
+
+/// `Put` for each field type, by the [`Writer`] method that writes it.
+macro_rules! put {
+    ($($ty:ty => $write:expr;)*) => {
+        $(
+            impl Put for $ty {
+                fn put(&self, w: &mut Writer<'_>) {
+                    let write: fn(&mut Writer<'_>, &$ty) = $write;
+                    write(w, self);
+                }
+            }
+        )*
+    };
+}
+
+put! {
+    u16 => |w, v| w.u16(*v);
+    u64 => |w, v| w.u64(*v);
+    f64 => |w, v| w.f64(*v);
+    bool => |w, v| w.u8(u8::from(*v));
+    Vec<u8> => |w, v| w.bytes(v);
+    String => |w, v| w.text(v);
+}
+
+/// What a [`Reader`] gives back.
+type Decoded<T> = Result<T, DecodeError>;
+
 /// Reads fields from a payload, each checked against its limit before it is copied.
 pub(crate) struct Reader<'a> {
     rest: &'a [u8],
@@ -78,9 +110,6 @@ impl<'a> Reader<'a> {
     pub(crate) fn u16(&mut self, field: &'static str) -> Result<u16, DecodeError> {
         Ok(u16::from_le_bytes(self.array(field)?))
     }
-    pub(crate) fn u32(&mut self, field: &'static str) -> Result<u32, DecodeError> {
-        Ok(u32::from_le_bytes(self.array(field)?))
-    }
     pub(crate) fn u64(&mut self, field: &'static str) -> Result<u64, DecodeError> {
         Ok(u64::from_le_bytes(self.array(field)?))
     }
@@ -96,7 +125,15 @@ impl<'a> Reader<'a> {
             })
         }
     }
-    fn count(len: u64, max: usize, field: &'static str) -> Result<usize, DecodeError> {
+    /// A count of `N` little-endian bytes, at most `max`.
+    fn count<const N: usize>(
+        &mut self,
+        max: usize,
+        field: &'static str,
+    ) -> Result<usize, DecodeError> {
+        let mut le = [0u8; 8];
+        le[..N].copy_from_slice(&self.array::<N>(field)?);
+        let len = u64::from_le_bytes(le);
         usize::try_from(len)
             .ok()
             .filter(|&n| n <= max)
@@ -106,21 +143,11 @@ impl<'a> Reader<'a> {
                 max: max as u64,
             })
     }
-    pub(crate) fn count16(
-        &mut self,
-        max: usize,
-        field: &'static str,
-    ) -> Result<usize, DecodeError> {
-        let n = self.u16(field)?;
-        Self::count(u64::from(n), max, field)
+    pub(crate) fn count16(&mut self, max: usize, field: &'static str) -> Decoded<usize> {
+        self.count::<2>(max, field)
     }
-    pub(crate) fn count32(
-        &mut self,
-        max: usize,
-        field: &'static str,
-    ) -> Result<usize, DecodeError> {
-        let n = self.u32(field)?;
-        Self::count(u64::from(n), max, field)
+    pub(crate) fn count32(&mut self, max: usize, field: &'static str) -> Decoded<usize> {
+        self.count::<4>(max, field)
     }
     pub(crate) fn bytes(
         &mut self,

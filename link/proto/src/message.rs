@@ -2,8 +2,9 @@
 //! code, its name, and who may send it when.
 //!
 //! # Adding a message
-//! 1. Its struct below, with its `Wire` impl beside it (the fields in order, each with its
-//!    limit and its checks).
+//! 1. Its struct below, with its wire layout beside it: a `wire!` line that lists the fields
+//!    in order, each with its limit, or a hand-written `Wire` impl where a field needs more
+//!    (an enum's code, a list, packed bits).
 //! 2. One line in the `messages!` table at the end of this file: wire code, name, sender,
 //!    the worker role it concerns, and the session phase it belongs to.
 //! 3. Its handler on the receiving side (the link server's core, or the worker crate).
@@ -11,7 +12,7 @@
 //! Encoding, decoding, names, [`Message`]'s variant and the session's checks of who may send
 //! what all follow from the table.
 
-use crate::codec::{Reader, Writer};
+use crate::codec::{Put, Reader, Writer};
 use crate::error::DecodeError;
 
 /// The protocol version this build speaks.
@@ -152,6 +153,25 @@ pub(crate) trait Wire: Sized {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError>;
 }
 
+/// The [`Wire`] impl of a message (or a part of one) whose fields need no more than their own
+/// checks: each field in wire order with the [`Reader`] call that reads it (its limit, the
+/// name errors give); its type says how it is written ([`Put`]).
+macro_rules! wire {
+    ($name:ident { $($field:ident: $read:ident($($arg:expr),*)),* $(,)? }) => {
+        impl Wire for $name {
+            fn encode(&self, w: &mut Writer<'_>) {
+                $(Put::put(&self.$field, w);)*
+            }
+
+            fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+                Ok(Self {
+                    $($field: r.$read($($arg),*)?,)*
+                })
+            }
+        }
+    };
+}
+
 /// Worker → link, first: who the worker is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hello {
@@ -213,19 +233,10 @@ pub struct Welcome {
     pub nonce_prefix: Vec<u8>,
 }
 
-impl Wire for Welcome {
-    fn encode(&self, w: &mut Writer<'_>) {
-        w.u64(self.session_id);
-        w.bytes(&self.nonce_prefix);
-    }
-
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self {
-            session_id: r.u64("session id")?,
-            nonce_prefix: r.bytes(limits::NONCE_PREFIX, "nonce prefix")?,
-        })
-    }
-}
+wire!(Welcome {
+    session_id: u64("session id"),
+    nonce_prefix: bytes(limits::NONCE_PREFIX, "nonce prefix"),
+});
 
 /// Link → miner: what to mine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,27 +256,14 @@ pub struct Job {
     pub replace_now: bool,
 }
 
-impl Wire for Job {
-    fn encode(&self, w: &mut Writer<'_>) {
-        w.u64(self.job_id);
-        w.u64(self.block_height);
-        w.bytes(&self.challenge_prefix);
-        w.bytes(&self.min_difficulty_raw);
-        w.bytes(&self.best_difficulty_raw);
-        w.u8(u8::from(self.replace_now));
-    }
-
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self {
-            job_id: r.u64("job id")?,
-            block_height: r.u64("block height")?,
-            challenge_prefix: r.bytes(limits::CHALLENGE_PREFIX, "challenge prefix")?,
-            min_difficulty_raw: r.bytes(limits::RAW_NUMBER, "minimum difficulty")?,
-            best_difficulty_raw: r.bytes(limits::RAW_NUMBER, "best difficulty")?,
-            replace_now: r.flag("replace now")?,
-        })
-    }
-}
+wire!(Job {
+    job_id: u64("job id"),
+    block_height: u64("block height"),
+    challenge_prefix: bytes(limits::CHALLENGE_PREFIX, "challenge prefix"),
+    min_difficulty_raw: bytes(limits::RAW_NUMBER, "minimum difficulty"),
+    best_difficulty_raw: bytes(limits::RAW_NUMBER, "best difficulty"),
+    replace_now: flag("replace now"),
+});
 
 /// Miner → link: a nonce that meets the job.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -276,19 +274,10 @@ pub struct Solution {
     pub nonce: Vec<u8>,
 }
 
-impl Wire for Solution {
-    fn encode(&self, w: &mut Writer<'_>) {
-        w.u64(self.job_id);
-        w.bytes(&self.nonce);
-    }
-
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self {
-            job_id: r.u64("job id")?,
-            nonce: r.bytes(limits::NONCE, "nonce")?,
-        })
-    }
-}
+wire!(Solution {
+    job_id: u64("job id"),
+    nonce: bytes(limits::NONCE, "nonce"),
+});
 
 /// Link → miner: what became of a solution.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -340,6 +329,12 @@ impl Wire for SolutionVerdict {
     }
 }
 
+wire!(VerifyItem {
+    key: bytes(limits::KEY, "key"),
+    message: bytes(limits::MESSAGE, "message"),
+    signature: bytes(limits::SIGNATURE, "signature"),
+});
+
 /// Link → verifier: signatures to verify.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyBatch {
@@ -354,9 +349,7 @@ impl Wire for VerifyBatch {
         w.u64(self.batch_id);
         w.count32(self.items.len());
         for item in &self.items {
-            w.bytes(&item.key);
-            w.bytes(&item.message);
-            w.bytes(&item.signature);
+            item.encode(w);
         }
     }
 
@@ -366,11 +359,7 @@ impl Wire for VerifyBatch {
         // Grown as items arrive: the count alone reserves little.
         let mut items = Vec::with_capacity(n.min(1024));
         for _ in 0..n {
-            items.push(VerifyItem {
-                key: r.bytes(limits::KEY, "key")?,
-                message: r.bytes(limits::MESSAGE, "message")?,
-                signature: r.bytes(limits::SIGNATURE, "signature")?,
-            });
+            items.push(VerifyItem::decode(r)?);
         }
         Ok(Self { batch_id, items })
     }
@@ -451,17 +440,9 @@ pub struct Heartbeat {
     pub sent_at_ms: u64,
 }
 
-impl Wire for Heartbeat {
-    fn encode(&self, w: &mut Writer<'_>) {
-        w.u64(self.sent_at_ms);
-    }
-
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self {
-            sent_at_ms: r.u64("heartbeat time")?,
-        })
-    }
-}
+wire!(Heartbeat {
+    sent_at_ms: u64("heartbeat time"),
+});
 
 /// Worker → link: counters for the status display.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -472,19 +453,10 @@ pub struct Stats {
     pub rate: f64,
 }
 
-impl Wire for Stats {
-    fn encode(&self, w: &mut Writer<'_>) {
-        w.u64(self.done);
-        w.f64(self.rate);
-    }
-
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self {
-            done: r.u64("done count")?,
-            rate: r.rate("rate")?,
-        })
-    }
-}
+wire!(Stats {
+    done: u64("done count"),
+    rate: rate("rate"),
+});
 
 /// Either way: a protocol error; the sender closes after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -495,19 +467,10 @@ pub struct ErrorMessage {
     pub message: String,
 }
 
-impl Wire for ErrorMessage {
-    fn encode(&self, w: &mut Writer<'_>) {
-        w.u16(self.code);
-        w.text(&self.message);
-    }
-
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self {
-            code: r.u16("error code")?,
-            message: r.text(limits::TEXT, "error message")?,
-        })
-    }
-}
+wire!(ErrorMessage {
+    code: u16("error code"),
+    message: text(limits::TEXT, "error message"),
+});
 
 /// Which side sends a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,13 +1,6 @@
 //! Frames: every message round-trips; malformed, truncated and oversized input is an error or
 //! "need more bytes", never a panic.
 
-// Test code: a failed expectation is a panic by design.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::cast_possible_truncation
-)]
-
 use ixi_link_proto::codec::{self, Decoder, HEADER_LEN, MAX_PAYLOAD, decode, to_frame};
 use ixi_link_proto::{
     DecodeError, ErrorMessage, Heartbeat, Hello, Idle, IdleReason, Job, Message, RejectReason,
@@ -15,6 +8,8 @@ use ixi_link_proto::{
     Welcome,
 };
 use proptest::prelude::*;
+
+use crate::support::sample_item;
 
 fn samples() -> Vec<Message> {
     let every_rejection = [
@@ -81,11 +76,7 @@ fn samples() -> Vec<Message> {
         Message::VerifyBatch(VerifyBatch {
             batch_id: 3,
             items: vec![
-                VerifyItem {
-                    key: vec![2; 272],
-                    message: vec![3; 64],
-                    signature: vec![4; 256],
-                },
+                sample_item(),
                 VerifyItem {
                     key: vec![1; 528],
                     message: vec![],

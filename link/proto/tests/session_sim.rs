@@ -1,16 +1,15 @@
 //! Both ends of a session against each other, with simulated time.
 
-// Test code: a failed expectation is a panic by design.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::time::{Duration, Instant};
 
 use ixi_link_proto::session::codes;
 use ixi_link_proto::{
     CloseReason, ErrorMessage, Event, Hello, Idle, IdleReason, Job, Message, Role, SendError,
-    Session, SessionConfig, Solution, SolutionVerdict, Stats, Verdict, VerifyBatch, VerifyItem,
-    VerifyResult, Welcome, codec,
+    Session, SessionConfig, Solution, SolutionVerdict, Stats, Verdict, VerifyBatch, VerifyResult,
+    Welcome, codec,
 };
+
+use crate::support::sample_item;
 
 fn hello(role: Role) -> Hello {
     Hello {
@@ -19,6 +18,14 @@ fn hello(role: Role) -> Hello {
         worker_name: "w1".into(),
         backends: vec!["soft".into()],
         measured_rate: 1.0e6,
+    }
+}
+
+/// A Welcome with no nonce prefix.
+fn bare_welcome(session_id: u64) -> Welcome {
+    Welcome {
+        session_id,
+        nonce_prefix: vec![],
     }
 }
 
@@ -94,16 +101,26 @@ impl Pair {
             panic!("the link did not get the Hello");
         };
         assert_eq!(h.worker_name, "w1");
-        let welcome = Welcome {
+        self.link_sends(Welcome {
             session_id: 42,
             nonce_prefix: vec![0xab],
-        };
-        self.link.send(self.now, welcome.clone()).unwrap();
+        });
+    }
+
+    /// The link sends `message`; it is the worker's next event.
+    fn link_sends(&mut self, message: impl Into<Message>) {
+        let message = message.into();
+        self.link.send(self.now, message.clone()).unwrap();
         self.pump();
-        assert_eq!(
-            self.worker_events.remove(0),
-            Event::Message(Message::Welcome(welcome))
-        );
+        assert_eq!(self.worker_events.remove(0), Event::Message(message));
+    }
+
+    /// The worker sends `message`; it is the link's next event.
+    fn worker_sends(&mut self, message: impl Into<Message>) {
+        let message = message.into();
+        self.worker.send(self.now, message.clone()).unwrap();
+        self.pump();
+        assert_eq!(self.link_events.remove(0), Event::Message(message));
     }
 }
 
@@ -113,27 +130,18 @@ fn miner_handshake_job_solution_verdict() {
     p.handshake();
     assert_eq!(p.link.role(), Some(Role::Miner));
     assert_eq!(p.worker.role(), Some(Role::Miner));
-    let job = Job {
+    p.link_sends(Job {
         job_id: 1,
         block_height: 100,
         challenge_prefix: vec![7; 178],
         min_difficulty_raw: vec![1, 2],
         best_difficulty_raw: vec![],
         replace_now: false,
-    };
-    p.link.send(p.now, job.clone()).unwrap();
-    p.pump();
-    assert_eq!(p.worker_events.remove(0), Event::Message(Message::Job(job)));
-    let solution = Solution {
+    });
+    p.worker_sends(Solution {
         job_id: 1,
         nonce: vec![0xab, 1, 2],
-    };
-    p.worker.send(p.now, solution.clone()).unwrap();
-    p.pump();
-    assert_eq!(
-        p.link_events.remove(0),
-        Event::Message(Message::Solution(solution))
-    );
+    });
     let verdict = SolutionVerdict {
         job_id: 1,
         nonce: vec![0xab, 1, 2],
@@ -177,13 +185,7 @@ fn miner_handshake_job_solution_verdict() {
     ));
     // Nor does a worker send a link's message, nor a second Hello.
     assert!(matches!(
-        p.worker.send(
-            p.now,
-            Welcome {
-                session_id: 1,
-                nonce_prefix: vec![]
-            }
-        ),
+        p.worker.send(p.now, bare_welcome(1)),
         Err(SendError::WrongSide { .. })
     ));
     assert!(matches!(
@@ -192,13 +194,7 @@ fn miner_handshake_job_solution_verdict() {
     ));
     // A second Welcome is out of phase too.
     assert!(matches!(
-        p.link.send(
-            p.now,
-            Welcome {
-                session_id: 2,
-                nonce_prefix: vec![]
-            }
-        ),
+        p.link.send(p.now, bare_welcome(2)),
         Err(SendError::OutOfPhase { .. })
     ));
 }
@@ -207,23 +203,10 @@ fn miner_handshake_job_solution_verdict() {
 fn verifier_batch_and_result() {
     let mut p = Pair::new(Role::Verifier);
     p.handshake();
-    let batch = VerifyBatch {
+    p.link_sends(VerifyBatch {
         batch_id: 9,
-        items: vec![
-            VerifyItem {
-                key: vec![2; 272],
-                message: vec![1; 64],
-                signature: vec![3; 256],
-            };
-            3
-        ],
-    };
-    p.link.send(p.now, batch.clone()).unwrap();
-    p.pump();
-    assert_eq!(
-        p.worker_events.remove(0),
-        Event::Message(Message::VerifyBatch(batch))
-    );
+        items: vec![sample_item(); 3],
+    });
     let result = VerifyResult {
         batch_id: 9,
         verdicts: vec![true, false, true],

@@ -648,31 +648,19 @@ impl LinkCore {
         let Some(job) = self.job.as_mut() else {
             return reject(RejectReason::NodeIdle, None, &mut self.stats, None);
         };
-        if job.job_id != job_id {
-            return reject(
-                RejectReason::Stale,
-                None,
-                &mut self.stats,
-                Some(&mut job.record),
-            );
-        }
-        if !(MIN_NONCE_LEN..=solution::MAX_NONCE_LEN).contains(&nonce.len()) {
-            return reject(
-                RejectReason::InvalidNonce,
-                None,
-                &mut self.stats,
-                Some(&mut job.record),
-            );
+        let refused = if job.job_id != job_id {
+            Some(RejectReason::Stale)
+        } else if !(MIN_NONCE_LEN..=solution::MAX_NONCE_LEN).contains(&nonce.len()) {
+            Some(RejectReason::InvalidNonce)
+        } else if job.nonces.get(&nonce).is_some_and(|r| r.peer != peer) {
+            Some(RejectReason::Duplicate)
+        } else {
+            None
+        };
+        if let Some(reason) = refused {
+            return reject(reason, None, &mut self.stats, Some(&mut job.record));
         }
         if let Some(record) = job.nonces.get_mut(&nonce) {
-            if record.peer != peer {
-                return reject(
-                    RejectReason::Duplicate,
-                    None,
-                    &mut self.stats,
-                    Some(&mut job.record),
-                );
-            }
             // The same worker again (it resends what was unanswered when its connection
             // dropped): the first verdict, or the one still coming.
             return match record.verdict {

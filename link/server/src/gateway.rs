@@ -48,13 +48,19 @@ pub struct GatewayConfig {
 }
 
 impl GatewayConfig {
-    /// Defaults for the node at `url`.
+    /// Defaults for the node at `url`: the API client's ([`ClientConfig::new`]), and the
+    /// gateway's own.
     #[must_use]
     pub fn new(url: &str) -> Self {
+        let ClientConfig {
+            url,
+            credentials,
+            timeout,
+        } = ClientConfig::new(url);
         Self {
-            url: url.to_owned(),
-            credentials: None,
-            timeout: Duration::from_secs(5),
+            url,
+            credentials,
+            timeout,
             poll_interval: Duration::from_secs(1),
             confirm_attempts: 3,
             confirm_wait: Duration::from_millis(300),

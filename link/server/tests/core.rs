@@ -275,6 +275,15 @@ fn work(n: usize) -> Vec<VerifyWork> {
 }
 
 /// Every `(ticket, verdict)` handed back in `actions`.
+/// A core with one verifier (connection 1) at `rate`, and the time it said Hello.
+fn verifier_core(config: DispatchConfig, rate: f64) -> (LinkCore, Instant) {
+    let mut core = LinkCore::new(config, 0);
+    let t0 = Instant::now();
+    core.connected(1, [1; 32]);
+    core.hello(t0, 1, &hello(Role::Verifier, rate));
+    (core, t0)
+}
+
 fn verified(actions: &[Action]) -> Vec<(u64, bool)> {
     actions
         .iter()
@@ -390,10 +399,7 @@ fn a_missed_deadline_moves_the_batch_and_every_signature_is_answered_once() {
         min_deadline: Duration::from_secs(2),
         ..DispatchConfig::default()
     };
-    let mut core = LinkCore::new(config, 0);
-    let t0 = Instant::now();
-    core.connected(1, [1; 32]);
-    core.hello(t0, 1, &hello(Role::Verifier, 1000.0));
+    let (mut core, t0) = verifier_core(config, 1000.0);
     let first = batches(&core.add_verify_work(t0, work(20)));
     assert_eq!(first.len(), 1);
     // The slow verifier's batch passes its deadline; a second verifier joins and takes it.
@@ -635,10 +641,7 @@ fn a_draining_link_answers_what_it_handed_out_and_hands_out_nothing_new() {
         local: LocalVerify::Never,
         ..DispatchConfig::default()
     };
-    let mut core = LinkCore::new(config, 0);
-    let t0 = Instant::now();
-    core.connected(1, [1; 32]);
-    core.hello(t0, 1, &hello(Role::Verifier, 20.0));
+    let (mut core, t0) = verifier_core(config, 20.0);
     let sent = batches(&core.add_verify_work(t0, work(30)));
     assert_eq!(sent.len(), 1);
     assert_eq!(core.stats().batches_in_flight, 1);

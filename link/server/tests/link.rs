@@ -34,21 +34,25 @@ use crate::support::{StandIn, find_solutions};
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// The pins of `workers`, as a link's authorized set (which a test may change later).
+fn authorized(workers: &[&Identity]) -> Arc<RwLock<AuthorizedPins>> {
+    Arc::new(RwLock::new(AuthorizedPins::from_pins(
+        workers.iter().map(|w| w.pin()),
+    )))
+}
+
 async fn start_link<S: NodeSource>(
     identity: &Identity,
-    workers: &[&Identity],
+    pins: &Arc<RwLock<AuthorizedPins>>,
     source: Arc<S>,
     listen: SocketAddr,
 ) -> LinkServer {
-    let pins = Arc::new(RwLock::new(AuthorizedPins::from_pins(
-        workers.iter().map(|w| w.pin()),
-    )));
     // A restarted link binds the port its predecessor released a moment ago.
     let started = Instant::now();
     loop {
         match LinkServer::start(
             identity,
-            Arc::clone(&pins),
+            Arc::clone(pins),
             Arc::clone(&source),
             ServerConfig::new(listen),
         )
@@ -142,19 +146,28 @@ async fn wait_stats(link: &LinkServer, what: impl Fn(&LinkStats) -> bool) -> Lin
 }
 
 /// A stand-in node mining block `height`, and a link on a free port serving it to one miner:
-/// `(node, link identity, miner identity, link)`.
-async fn link_for_one_miner(height: u64) -> (StandIn, Identity, Identity, LinkServer) {
+/// `(node, link identity, miner identity, link, the link's authorized pins)`.
+async fn link_for_one_miner(
+    height: u64,
+) -> (
+    StandIn,
+    Identity,
+    Identity,
+    LinkServer,
+    Arc<RwLock<AuthorizedPins>>,
+) {
     let node = StandIn::start(behaviour(height)).await;
     let link_id = Identity::generate("ixi-link").unwrap();
     let miner_id = Identity::generate("miner").unwrap();
+    let pins = authorized(&[&miner_id]);
     let link = start_link(
         &link_id,
-        &[&miner_id],
+        &pins,
         gateway(&node.url),
         "127.0.0.1:0".parse().unwrap(),
     )
     .await;
-    (node, link_id, miner_id, link)
+    (node, link_id, miner_id, link, pins)
 }
 
 /// Options of a miner named `name` that reaches the link only through `relay`.
@@ -196,10 +209,9 @@ async fn start_shadow_link(
     config: ServerConfig,
     extras: LinkExtras,
 ) -> LinkServer {
-    let pins = AuthorizedPins::from_pins(workers.iter().map(|w| w.pin()));
     LinkServer::start_with(
         identity,
-        Arc::new(RwLock::new(pins)),
+        authorized(workers),
         Arc::new(FixedChallenge),
         config,
         extras,
@@ -220,7 +232,7 @@ fn scalar_backend() -> Box<dyn ixi_verifier::backend::VerifyBackend> {
 
 #[tokio::test]
 async fn solutions_reach_the_node_and_survive_a_link_restart() {
-    let (node, link_id, miner_id, link) = link_for_one_miner(300).await;
+    let (node, link_id, miner_id, link, pins) = link_for_one_miner(300).await;
     let addr = link.local_addr().unwrap();
     let mut miner = worker(&miner_id, &link, &link_id, Role::Miner);
     let (job_id, prefix, min) = job(&mut miner).await;
@@ -248,7 +260,7 @@ async fn solutions_reach_the_node_and_survive_a_link_restart() {
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // The link comes back on the same address: the queued solution arrives and counts.
-    let link = start_link(&link_id, &[&miner_id], gateway(&node.url), addr).await;
+    let link = start_link(&link_id, &pins, gateway(&node.url), addr).await;
     assert_eq!(
         verdict(&mut miner).await,
         (found[1].0.clone(), Verdict::Accepted)
@@ -277,7 +289,7 @@ async fn unauthorized_and_malformed_workers_do_not_disturb_the_others() {
     let stranger_id = Identity::generate("stranger").unwrap();
     let link = start_link(
         &link_id,
-        &[&good_id, &rude_id],
+        &authorized(&[&good_id, &rude_id]),
         gateway(&node.url),
         "127.0.0.1:0".parse().unwrap(),
     )
@@ -481,7 +493,7 @@ async fn a_verifier_killed_mid_batch_during_shadow_verification_loses_nothing() 
 
 #[tokio::test]
 async fn a_peer_that_vanishes_is_noticed_within_five_seconds_on_both_sides() {
-    let (_node, link_id, miner_id, link) = link_for_one_miner(50).await;
+    let (_node, link_id, miner_id, link, _) = link_for_one_miner(50).await;
     let relay = UdpRelay::start(link.local_addr().unwrap()).await;
     let mut options = relayed_miner(&relay, &link_id, "doomed");
     // Reconnection attempts go nowhere once the relay is cut; keep them out of the way.
@@ -510,18 +522,7 @@ async fn a_peer_that_vanishes_is_noticed_within_five_seconds_on_both_sides() {
 
 #[tokio::test]
 async fn a_deauthorized_worker_loses_its_session_and_is_told_why() {
-    let node = StandIn::start(behaviour(60)).await;
-    let link_id = Identity::generate("ixi-link").unwrap();
-    let miner_id = Identity::generate("miner").unwrap();
-    let pins = Arc::new(RwLock::new(AuthorizedPins::from_pins([miner_id.pin()])));
-    let link = LinkServer::start(
-        &link_id,
-        Arc::clone(&pins),
-        gateway(&node.url),
-        ServerConfig::new("127.0.0.1:0".parse().unwrap()),
-    )
-    .await
-    .unwrap();
+    let (node, link_id, miner_id, link, pins) = link_for_one_miner(60).await;
     let mut miner = worker(&miner_id, &link, &link_id, Role::Miner);
     let (job_id, prefix, min) = job(&mut miner).await;
 
@@ -565,7 +566,7 @@ async fn a_deauthorized_worker_loses_its_session_and_is_told_why() {
 
 #[tokio::test]
 async fn a_stopping_worker_delivers_what_it_found_while_the_link_was_away() {
-    let (node, link_id, miner_id, link) = link_for_one_miner(70).await;
+    let (node, link_id, miner_id, link, _) = link_for_one_miner(70).await;
     let relay = UdpRelay::start(link.local_addr().unwrap()).await;
     let mut miner = spawn_worker(
         miner_id.clone(),

@@ -185,6 +185,39 @@ pub enum LinkUpdate {
     },
 }
 
+/// The part of a worker's status that follows its connection.
+pub(crate) trait LinkStatus {
+    /// Whether a session is up, and the last thing told to the operator.
+    fn link_fields(&mut self) -> (&mut bool, &mut String);
+
+    /// Logs `message` and keeps it as the status's last message.
+    fn say(&mut self, message: String) {
+        tracing::info!("{message}");
+        *self.link_fields().1 = message;
+    }
+
+    /// Takes in a connection change (the status line says what the worker does meanwhile:
+    /// `while_away`); gives back any other update.
+    fn follow_connection(&mut self, update: LinkUpdate, while_away: &str) -> Option<LinkUpdate> {
+        match update {
+            LinkUpdate::Connected(addr) => self.say(format!("connected to the link at {addr}")),
+            LinkUpdate::Disconnected { reason, retry_in } => {
+                *self.link_fields().0 = false;
+                let retry_in = retry_in.as_secs_f64();
+                self.say(format!(
+                    "link lost ({reason}); {while_away}retrying in {retry_in:.1} s"
+                ));
+            }
+            LinkUpdate::Received(Message::Welcome(welcome)) => {
+                *self.link_fields().0 = true;
+                return Some(LinkUpdate::Received(Message::Welcome(welcome)));
+            }
+            other => return Some(other),
+        }
+        None
+    }
+}
+
 /// A running worker connection.
 pub struct WorkerHandle {
     to_link: mpsc::UnboundedSender<Message>,

@@ -15,7 +15,7 @@ use ixi_miner::rate::RateMeter;
 use ixi_miner::scheduler::{DeviceStats, Miner, MinerEvent};
 use tokio::sync::{mpsc, watch};
 
-use crate::client::{LinkUpdate, WorkerOptions, spawn_worker};
+use crate::client::{LinkStatus, LinkUpdate, WorkerOptions, spawn_worker};
 
 /// What a connected miner has done, for status lines.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -40,6 +40,12 @@ pub struct MinerStatus {
     pub last_message: String,
     /// Attempts and faults per device (CPU, each GPU) since start.
     pub devices: Vec<DeviceStats>,
+}
+
+impl LinkStatus for MinerStatus {
+    fn link_fields(&mut self) -> (&mut bool, &mut String) {
+        (&mut self.connected, &mut self.last_message)
+    }
 }
 
 /// The job a link message asks for: its minimum raised above the best already forwarded, so
@@ -83,27 +89,16 @@ pub async fn run(
     let mut meter = RateMeter::new(Duration::from_secs(10));
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut state = MinerStatus::default();
-    let say = |state: &mut MinerStatus, message: String| {
-        tracing::info!("{message}");
-        state.last_message = message;
-    };
     loop {
         tokio::select! {
-            update = link.recv() => match update {
+            // None: the link client is gone; Some(None): a connection change, taken in.
+            update = link.recv() => match update.map(|u| state.follow_connection(u, "mining on, ")) {
                 None => break,
-                Some(LinkUpdate::Connected(addr)) => say(&mut state, format!("connected to the link at {addr}")),
-                Some(LinkUpdate::Disconnected { reason, retry_in }) => {
-                    state.connected = false;
-                    say(&mut state, format!("link lost ({reason}); mining on, retrying in {:.1} s", retry_in.as_secs_f64()));
-                }
-                Some(LinkUpdate::Received(message)) => match message {
-                    Message::Welcome(welcome) => {
-                        state.connected = true;
-                        partition = welcome.nonce_prefix;
-                    }
+                Some(Some(LinkUpdate::Received(message))) => match message {
+                    Message::Welcome(welcome) => partition = welcome.nonce_prefix,
                     Message::Job(job) => {
                         let Some(target) = job_target(&job.min_difficulty_raw, &job.best_difficulty_raw) else {
-                            say(&mut state, format!("job {}: unreadable minimum difficulty, ignored", job.job_id));
+                            state.say(format!("job {}: unreadable minimum difficulty, ignored", job.job_id));
                             continue;
                         };
                         if current.as_ref().is_some_and(|(id, t)| *id == job.job_id && *t == target) {
@@ -113,13 +108,13 @@ pub async fn run(
                         match SearchJob::new(job.job_id, job.challenge_prefix, target.clone(), &nonce) {
                             Ok(search) => {
                                 if current.as_ref().is_none_or(|(id, _)| *id != job.job_id) {
-                                    say(&mut state, format!("mining block {} above difficulty {target}", job.block_height));
+                                    state.say(format!("mining block {} above difficulty {target}", job.block_height));
                                 }
                                 miner.set_job(search);
                                 current = Some((job.job_id, target));
                                 state.block_height = Some(job.block_height);
                             }
-                            Err(e) => say(&mut state, format!("job {} refused: {e}", job.job_id)),
+                            Err(e) => state.say(format!("job {} refused: {e}", job.job_id)),
                         }
                     }
                     Message::SolutionVerdict(v) => {
@@ -147,13 +142,13 @@ pub async fn run(
                     }
                     Message::Idle(Idle { reason: IdleReason::Unreachable, detail }) => {
                         // The block may still be current when the node answers again.
-                        say(&mut state, format!("the link cannot reach its node ({detail}); mining on"));
+                        state.say(format!("the link cannot reach its node ({detail}); mining on"));
                     }
                     Message::Idle(Idle { reason, detail }) => {
                         miner.clear_job();
                         current = None;
                         state.block_height = None;
-                        say(&mut state, format!("idle ({reason:?}): {detail}"));
+                        state.say(format!("idle ({reason:?}): {detail}"));
                     }
                     _ => {}
                 },
@@ -174,10 +169,10 @@ pub async fn run(
                     link.send(Solution { job_id: s.job_id, nonce: s.nonce });
                 }
                 Some(MinerEvent::Fault { backend, message, .. }) => {
-                    say(&mut state, format!("device fault on {backend} (hit discarded): {message}"));
+                    state.say(format!("device fault on {backend} (hit discarded): {message}"));
                 }
                 Some(MinerEvent::Exhausted { job_id }) => {
-                    say(&mut state, format!("job {job_id}: nonce space exhausted; waiting for the next job"));
+                    state.say(format!("job {job_id}: nonce space exhausted; waiting for the next job"));
                 }
                 Some(_) => {}
                 None => break,

@@ -16,7 +16,7 @@ use ixi_verifier::KeyCache;
 use ixi_verifier::backend::VerifyBackend;
 use tokio::sync::{mpsc, watch};
 
-use crate::client::{LinkUpdate, WorkerOptions, spawn_worker};
+use crate::client::{LinkStatus, LinkUpdate, WorkerOptions, spawn_worker};
 
 /// What a connected verifier has done, for status lines.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -37,6 +37,12 @@ pub struct VerifierStatus {
     pub by_key_bits: BTreeMap<&'static str, u64>,
     /// How long the batches took.
     pub batch_seconds: BatchSeconds,
+}
+
+impl LinkStatus for VerifierStatus {
+    fn link_fields(&mut self) -> (&mut bool, &mut String) {
+        (&mut self.connected, &mut self.last_message)
+    }
 }
 
 /// Upper bounds of the batch-duration buckets, in seconds (the link sizes a batch to about half
@@ -148,32 +154,23 @@ pub async fn run(
     });
 
     let mut state = VerifierStatus::default();
-    let say = |state: &mut VerifierStatus, message: String| {
-        tracing::info!("{message}");
-        state.last_message = message;
-    };
     loop {
         tokio::select! {
-            update = link.recv() => match update {
+            // None: the link client is gone; Some(None): a connection change, taken in.
+            update = link.recv() => match update.map(|u| state.follow_connection(u, "")) {
                 None => break,
-                Some(LinkUpdate::Connected(addr)) => say(&mut state, format!("connected to the link at {addr}")),
-                Some(LinkUpdate::Disconnected { reason, retry_in }) => {
-                    state.connected = false;
-                    say(&mut state, format!("link lost ({reason}); retrying in {:.1} s", retry_in.as_secs_f64()));
+                Some(Some(LinkUpdate::ResultDropped { batch_id })) => {
+                    state.say(format!("batch {batch_id} finished after its session ended; the link has re-dispatched it"));
                 }
-                Some(LinkUpdate::ResultDropped { batch_id }) => {
-                    say(&mut state, format!("batch {batch_id} finished after its session ended; the link has re-dispatched it"));
-                }
-                Some(LinkUpdate::Received(Message::Welcome(_))) => state.connected = true,
-                Some(LinkUpdate::Received(Message::VerifyBatch(VerifyBatch { batch_id, items }))) => {
+                Some(Some(LinkUpdate::Received(Message::VerifyBatch(VerifyBatch { batch_id, items })))) => {
                     tracing::debug!(batch_id, items = items.len(), "batch received");
                     if batches_tx.send((batch_id, items)).is_err() {
-                        say(&mut state, "the verifying thread stopped".to_owned());
+                        state.say("the verifying thread stopped".to_owned());
                         break;
                     }
                 }
-                Some(LinkUpdate::Received(Message::Idle(idle))) => {
-                    say(&mut state, format!("idle ({:?}): {}", idle.reason, idle.detail));
+                Some(Some(LinkUpdate::Received(Message::Idle(idle)))) => {
+                    state.say(format!("idle ({:?}): {}", idle.reason, idle.detail));
                 }
                 Some(_) => {}
             },
