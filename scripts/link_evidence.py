@@ -153,22 +153,23 @@ def batches(link_logs, verifier_logs):
     }
 
 
+def audited_items(path, audited):
+    """(block, kind, index) of each JSON line of a file (the node's ledger of corruptions, or
+    the link's audit log of findings) whose block is among the audited ones."""
+    items = set()
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                c = json.loads(line)
+                if c["block"] in audited:
+                    items.add((c["block"], c["kind"], c["index"]))
+    return items
+
+
 def findings(ledger_path, audit_log_path, audited):
     """The link's findings against the simulated node's ledger, over the audited blocks."""
-    truth = set()
-    with open(ledger_path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                c = json.loads(line)
-                if c["block"] in audited:
-                    truth.add((c["block"], c["kind"], c["index"]))
-    found = set()
-    with open(audit_log_path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                c = json.loads(line)
-                if c["block"] in audited:
-                    found.add((c["block"], c["kind"], c["index"]))
+    truth = audited_items(ledger_path, audited)
+    found = audited_items(audit_log_path, audited)
     return {"corruptedItemsAudited": len(truth), "findings": len(found),
             "missed": len(truth - found), "false": len(found - truth)}
 

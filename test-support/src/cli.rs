@@ -25,6 +25,14 @@ pub fn run_with_stdin(mut command: Command, args: &[&str], stdin: &str) -> Outpu
     child.wait_with_output().unwrap()
 }
 
+/// Runs `command` with `args`, writing `stdin` to it; it must succeed: its standard output, one
+/// JSON value a line.
+pub fn json_answers(command: Command, args: &[&str], stdin: &str) -> Vec<Value> {
+    let out = run_with_stdin(command, args, stdin);
+    assert_success(&out);
+    json_lines(&out)
+}
+
 /// Standard output, one JSON value a line.
 pub fn json_lines(out: &Output) -> Vec<Value> {
     String::from_utf8(out.stdout.clone())
@@ -53,6 +61,14 @@ pub fn assert_success(out: &Output) {
     assert!(out.status.success(), "{}", stderr(out));
 }
 
+/// Each of `cases`, the arguments of a `command()`, is a usage error (exit status 2), never a
+/// panic.
+pub fn assert_usage_errors(mut command: impl FnMut() -> Command, cases: &[&[&str]]) {
+    for args in cases {
+        assert_usage_error(&command().args(*args).output().unwrap(), args);
+    }
+}
+
 /// `out`, of a run with `args`, is a usage error (exit status 2), never a panic; its standard
 /// error.
 pub fn assert_usage_error(out: &Output, args: &[&str]) -> String {
@@ -60,4 +76,12 @@ pub fn assert_usage_error(out: &Output, args: &[&str]) -> String {
     assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
     assert!(!err.contains("panicked"), "{args:?}: {err}");
     err
+}
+
+/// The value after `name` in a test tool's own arguments (`--name VALUE`).
+pub fn flag_value(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }

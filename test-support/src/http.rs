@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::cli::assert_success;
+
 /// One answer: status, content type, body.
 #[derive(Debug, Clone)]
 pub struct Answer {
@@ -142,6 +144,16 @@ pub fn total(metrics: &Metrics, name: &str) -> f64 {
         .map_or(0.0, |s| s.iter().map(|(_, v)| v).sum())
 }
 
+/// The sum of a JSON object's values, each a count (a status's counts by kind, say).
+pub fn sum_of_counts(object: &serde_json::Value) -> u64 {
+    object
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum()
+}
+
 /// The headless browser: Debian's `chromium` on the path. `None` (with the reason printed)
 /// when there is none and `REQUIRE_BROWSER` is not set; a failure when it is.
 pub fn browser() -> Option<PathBuf> {
@@ -191,13 +203,7 @@ fn browser_command(browser: &Path, profile: &Path) -> Command {
 /// virtual time (timers run, the page's own fetches are real); with `screenshot`, also writes
 /// a PNG of the page there.
 pub fn load(browser: &Path, url: &str, budget: Duration, screenshot: Option<&Path>) -> Loaded {
-    let profile = std::env::temp_dir().join(format!(
-        "ixi-browser-{}-{}",
-        std::process::id(),
-        Instant::now().elapsed().as_nanos()
-    ));
-    let _ = std::fs::remove_dir_all(&profile);
-    std::fs::create_dir_all(&profile).unwrap();
+    let profile = crate::process::scratch_dir("browser");
     let budget_ms = budget.as_millis().to_string();
     let out = browser_command(browser, &profile)
         .arg(format!("--virtual-time-budget={budget_ms}"))
@@ -205,11 +211,7 @@ pub fn load(browser: &Path, url: &str, budget: Duration, screenshot: Option<&Pat
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     if let Some(path) = screenshot {
         let shot = browser_command(browser, &profile)
             .arg(format!("--virtual-time-budget={budget_ms}"))
@@ -218,11 +220,7 @@ pub fn load(browser: &Path, url: &str, budget: Duration, screenshot: Option<&Pat
             .stdin(Stdio::null())
             .output()
             .unwrap();
-        assert!(
-            shot.status.success(),
-            "{}",
-            String::from_utf8_lossy(&shot.stderr)
-        );
+        assert_success(&shot);
     }
     let _ = std::fs::remove_dir_all(&profile);
     Loaded {

@@ -15,5 +15,6 @@ pub mod flood;
 pub mod http;
 pub mod load;
 pub mod node;
+pub mod process;
 pub mod udp_relay;
 pub mod worker_cli;

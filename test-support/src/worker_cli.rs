@@ -3,7 +3,7 @@
 //! tests.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -16,21 +16,8 @@ use ixi_link_transport::{AuthorizedPins, Identity, Pin};
 use ixi_simnode::{Corruption, SimConfig, SimNode};
 use std::collections::BTreeMap;
 
-/// A child process, killed when dropped.
-pub struct Killed(pub Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ixi-connect-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
+use crate::cli::assert_success;
+use crate::process::{Killed, temp_dir};
 
 /// What a connected worker's run came to.
 pub struct Reached {
@@ -69,11 +56,7 @@ pub fn init(binary: &str, dir: &std::path::Path) -> Pin {
         .args(["init", "--data-dir", dir.to_str().unwrap(), "--json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let init: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     init["pin"].as_str().unwrap().parse().unwrap()
 }
@@ -140,6 +123,29 @@ pub async fn connect_observed(binary: &str, name: &str, chain: SimConfig) -> Obs
         node,
         worker,
         http,
+    }
+}
+
+impl ObservedWorker {
+    /// Waits (at most 90 s) until `done` holds for the link's counters; `what` names it in the
+    /// failure.
+    pub async fn wait_until(&self, what: &str, done: impl Fn(&LinkStats) -> bool) {
+        let mut stats = self.link.stats();
+        tokio::time::timeout(Duration::from_secs(90), async {
+            while !done(&stats.borrow_and_update()) {
+                stats.changed().await.unwrap();
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{what} in time"));
+    }
+
+    /// Stops the link, the node and the worker, and removes the data directory.
+    pub async fn finish(self) {
+        self.link.shutdown().await;
+        self.node.stop();
+        drop(self.worker);
+        std::fs::remove_dir_all(&self.dir).unwrap();
     }
 }
 

@@ -8,12 +8,24 @@ use ixi_formats::number::IxiNumber;
 use ixi_formats::solution;
 use ixi_kernels::pow::{Hit, Target};
 use ixi_kernels::select::BackendKind as _;
-use ixi_miner::backend::{BackendError, CpuBackend, CpuFeatures, NonceRange, SearchBackend};
+use ixi_miner::backend::{
+    BackendError, BackendKind, CpuBackend, CpuFeatures, NonceRange, SearchBackend,
+};
 use ixi_miner::job::{Job, NonceConfig};
 use ixi_miner::scheduler::{Miner, MinerConfig, MinerEvent, Solution};
 use rand::RngCore as _;
 
 use crate::pow_vectors::backend_matrix;
+
+/// A miner on `threads` threads of `backend`, searching `batch` nonces at a time.
+fn start_miner(backend: BackendKind, threads: usize, batch: u64) -> Miner {
+    let config = MinerConfig {
+        backend,
+        threads,
+        batch: Some(batch),
+    };
+    Miner::start(config, &CpuFeatures::detect()).unwrap()
+}
 
 fn random_prefix(len: usize) -> Vec<u8> {
     let mut p = vec![0u8; len];
@@ -50,15 +62,7 @@ fn assert_verified(prefix: &[u8], s: &Solution, min: &IxiNumber) {
 #[test]
 fn every_reported_solution_verifies_and_improves() {
     for kind in backend_matrix() {
-        let miner = Miner::start(
-            MinerConfig {
-                backend: kind,
-                threads: 2,
-                batch: Some(4096),
-            },
-            &CpuFeatures::detect(),
-        )
-        .unwrap();
+        let miner = start_miner(kind, 2, 4096);
         let prefix = random_prefix(178);
         let min = IxiNumber::from_whole(500);
         let job = Job::new(7, prefix.clone(), min.clone(), &NonceConfig::default()).unwrap();
@@ -92,15 +96,7 @@ fn every_reported_solution_verifies_and_improves() {
 
 #[test]
 fn a_new_job_replaces_the_old_one() {
-    let miner = Miner::start(
-        MinerConfig {
-            backend: ixi_miner::backend::BackendKind::Soft,
-            threads: 2,
-            batch: Some(2048),
-        },
-        &CpuFeatures::detect(),
-    )
-    .unwrap();
+    let miner = start_miner(BackendKind::Soft, 2, 2048);
     let min = IxiNumber::from_whole(200);
     let first = random_prefix(100);
     miner.set_job(Job::new(1, first.clone(), min.clone(), &NonceConfig::default()).unwrap());
@@ -131,15 +127,7 @@ fn a_new_job_replaces_the_old_one() {
 
 #[test]
 fn nonces_carry_the_partition_prefix() {
-    let miner = Miner::start(
-        MinerConfig {
-            backend: ixi_miner::backend::BackendKind::Soft,
-            threads: 1,
-            batch: Some(1024),
-        },
-        &CpuFeatures::detect(),
-    )
-    .unwrap();
+    let miner = start_miner(BackendKind::Soft, 1, 1024);
     let prefix = random_prefix(64);
     let min = IxiNumber::from_whole(50);
     let nonce = NonceConfig {
@@ -158,15 +146,7 @@ fn nonces_carry_the_partition_prefix() {
 
 #[test]
 fn a_short_nonce_space_is_reported_exhausted() {
-    let miner = Miner::start(
-        MinerConfig {
-            backend: ixi_miner::backend::BackendKind::Soft,
-            threads: 2,
-            batch: Some(1000),
-        },
-        &CpuFeatures::detect(),
-    )
-    .unwrap();
+    let miner = start_miner(BackendKind::Soft, 2, 1000);
     // 2-byte nonce: 65536 attempts; difficulty 10^12 is out of reach for them.
     let nonce = NonceConfig {
         len: 2,

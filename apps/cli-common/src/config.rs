@@ -425,6 +425,21 @@ pub struct ConfigFileArgs {
     pub config: Option<PathBuf>,
 }
 
+/// What every command's top level takes: its subcommand `C`, the log format and the settings
+/// file.
+#[derive(Debug, clap::Args)]
+pub struct CommandLine<C: clap::Subcommand> {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: C,
+    /// `--log-format`.
+    #[command(flatten)]
+    pub log: crate::logging::LogArgs,
+    /// `--config FILE`.
+    #[command(flatten)]
+    pub config: ConfigFileArgs,
+}
+
 /// The `config` subcommand.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConfigArgs {

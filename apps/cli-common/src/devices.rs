@@ -5,6 +5,14 @@ use ixi_kernels::cpu::CpuFeatures;
 use ixi_kernels::select::{BackendChoice, BackendKind, SelectError};
 use serde_json::{Map, Value, json};
 
+/// `devices`' options, the same for both worker binaries.
+#[derive(Debug, clap::Args)]
+pub struct DevicesArgs {
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// The CPU backends of an engine, as `devices` shows them.
 #[derive(Debug, Clone)]
 pub struct BackendReport<K> {

@@ -30,5 +30,5 @@ pub mod secret;
 pub mod service;
 pub mod verify_line;
 
-pub use link::{InitArgs, LinkArgs, LinkArgsError, init};
+pub use link::{ConnectArgs, InitArgs, LinkArgs, LinkArgsError, init};
 pub use run::{WorkerState, exit_code, run_until_interrupted};

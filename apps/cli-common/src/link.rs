@@ -1,6 +1,10 @@
 //! `init` and the worker's `connect` options, the same for every binary.
 
+use std::error::Error;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use clap::{Args, CommandFactory};
 
 use ixi_link_proto::Role;
 
@@ -42,6 +46,16 @@ impl InitArgs {
         println!("{line}");
         Ok(())
     }
+
+    /// `init` of the command whose settings are `T`: [`Self::run_and_print`] under the
+    /// command's name, with the example of its settings (environment prefix `prefix`).
+    ///
+    /// # Errors
+    /// [`IdentityError`] (it names the file).
+    pub fn run_for<T: CommandFactory>(&self, prefix: &str) -> Result<(), IdentityError> {
+        let name = T::command().get_name().to_owned();
+        self.run_and_print(&name, &crate::config::example::<T>(prefix))
+    }
 }
 
 /// How a worker finds and authenticates its link (`connect`).
@@ -59,6 +73,28 @@ pub struct LinkArgs {
     /// A name for the link's logs and status (default: the host name or "worker").
     #[arg(long)]
     pub name: Option<String>,
+}
+
+/// `connect`'s options as both worker binaries take them: how to reach the link, the engine's
+/// options `E`, and the read-only HTTP endpoint `H` (`ixi_observe::HttpListen`, read by its
+/// `FromStr`).
+#[derive(Debug, Args)]
+pub struct ConnectArgs<E, H>
+where
+    E: Args,
+    H: FromStr + Clone + Send + Sync + 'static,
+    H::Err: Into<Box<dyn Error + Send + Sync + 'static>>,
+{
+    /// The link's address and pin, the worker's identity and name.
+    #[command(flatten)]
+    pub link: LinkArgs,
+    /// The engine's options.
+    #[command(flatten)]
+    pub engine: E,
+    /// A read-only HTTP endpoint (/metrics, /v1/status): an address such as 127.0.0.1:7463,
+    /// or off.
+    #[arg(long, default_value = "off", value_parser = H::from_str)]
+    pub http_listen: H,
 }
 
 /// Why the link options cannot be used.

@@ -1,6 +1,7 @@
 //! Running as a service: the stop signals, and systemd's readiness, watchdog and stopping
 //! notifications (sent only when systemd set `NOTIFY_SOCKET`; nothing happens otherwise).
 
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use sd_notify::NotifyState;
@@ -65,6 +66,24 @@ impl Notifier {
     /// `STOPPING=1`: the process is shutting down.
     pub fn stopping(&self) {
         Self::send(&[NotifyState::Stopping]);
+    }
+}
+
+/// Calls `each_second` at once and then once a second until the process is asked to stop (see
+/// [`stop_signal`]) or `each_second` breaks.
+pub async fn each_second_until_stopped(mut each_second: impl FnMut() -> ControlFlow<()>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let stopped = stop_signal();
+    tokio::pin!(stopped);
+    loop {
+        tokio::select! {
+            () = &mut stopped => return,
+            _ = tick.tick() => {
+                if each_second().is_break() {
+                    return;
+                }
+            }
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal as _, Write as _};
 use std::num::NonZeroUsize;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Args;
 use ixi_cli_common::engine::{parse_backend, parse_seconds, parse_threads};
-use ixi_cli_common::service::stop_signal;
+use ixi_cli_common::service::each_second_until_stopped;
 use ixi_link_proto::Role;
 use ixi_link_server::core::LinkStats;
 use ixi_link_server::shadow::ShadowReport;
@@ -178,32 +179,26 @@ pub(crate) fn run(args: &DevnetArgs) -> anyhow::Result<()> {
         let deadline = (args.seconds > 0.0).then(|| started + Duration::from_secs_f64(args.seconds));
         let on_tty = std::io::stderr().is_terminal();
         let mut stats = server.stats();
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut last_verified = (Instant::now(), 0u64);
-        let stopped = stop_signal();
-        tokio::pin!(stopped);
-        loop {
-            tokio::select! {
-                () = &mut stopped => break,
-                _ = tick.tick() => {
-                    if deadline.is_some_and(|d| Instant::now() >= d) {
-                        break;
-                    }
-                    if on_tty {
-                        let s = stats.borrow_and_update().clone();
-                        let now = Instant::now();
-                        let per_second = (s.signatures_verified - last_verified.1) as f64
-                            / now.duration_since(last_verified.0).as_secs_f64().max(1e-3);
-                        last_verified = (now, s.signatures_verified);
-                        eprint!(
-                            "\r\x1b[Kblocks {}  {}  sigs/s {per_second:.0}",
-                            node.chain().live_blocks(),
-                            status_line(&s),
-                        );
-                    }
-                }
+        each_second_until_stopped(|| {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return ControlFlow::Break(());
             }
-        }
+            if on_tty {
+                let s = stats.borrow_and_update().clone();
+                let now = Instant::now();
+                let per_second = (s.signatures_verified - last_verified.1) as f64
+                    / now.duration_since(last_verified.0).as_secs_f64().max(1e-3);
+                last_verified = (now, s.signatures_verified);
+                eprint!(
+                    "\r\x1b[Kblocks {}  {}  sigs/s {per_second:.0}",
+                    node.chain().live_blocks(),
+                    status_line(&s),
+                );
+            }
+            ControlFlow::Continue(())
+        })
+        .await;
         if on_tty {
             eprintln!();
         }

@@ -18,12 +18,8 @@ use ixi_link_transport::{AuthorizedPins, Identity, Pin};
 #[derive(Debug, Parser)]
 #[command(name = "ixi-link", version, about, long_about = None)]
 struct Cli {
-    #[command(subcommand)]
-    command: Command,
     #[command(flatten)]
-    log: ixi_cli_common::logging::LogArgs,
-    #[command(flatten)]
-    config: ixi_cli_common::config::ConfigFileArgs,
+    args: ixi_cli_common::config::CommandLine<Command>,
 }
 
 /// Prefix of the environment variables of this binary's settings.
@@ -61,7 +57,7 @@ struct AuthorizeArgs {
 }
 
 fn main() -> ExitCode {
-    let cli: Cli = ixi_cli_common::config::parse(ENV_PREFIX);
+    let Cli { args: cli } = ixi_cli_common::config::parse(ENV_PREFIX);
     // The devnet shows a status line and a summary; its per-event logs are opt-in.
     let level = if matches!(cli.command, Command::Devnet(_)) {
         tracing::Level::WARN
@@ -75,10 +71,7 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Init(args) => args
-            .run_and_print(
-                "ixi-link",
-                &ixi_cli_common::config::example::<Cli>(ENV_PREFIX),
-            )
+            .run_for::<Cli>(ENV_PREFIX)
             .with_context(|| format!("--data-dir {}", args.data_dir.display())),
         Command::Authorize(args) => authorize(&args),
         Command::Serve(args) => serve::run(&args),

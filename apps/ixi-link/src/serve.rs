@@ -3,6 +3,7 @@
 use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -11,7 +12,7 @@ use anyhow::Context as _;
 use clap::Args;
 use ixi_cli_common::engine::{parse_backend, parse_seconds, parse_threads, short};
 use ixi_cli_common::secret::Secret;
-use ixi_cli_common::service::{Notifier, stop_signal};
+use ixi_cli_common::service::{Notifier, each_second_until_stopped};
 use ixi_formats::number::IxiNumber;
 use ixi_link_audit::{Auditor, RetryPolicy, Rules};
 use ixi_link_server::core::{LinkStats, LocalVerify};
@@ -297,35 +298,33 @@ async fn serve(
     notifier.ready();
     let mut stats = server.stats();
     let on_tty = std::io::stderr().is_terminal();
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut ticks = 0u64;
     let mut heartbeat = server.heartbeat();
-    let stopped = stop_signal();
-    tokio::pin!(stopped);
-    loop {
-        tokio::select! {
-            () = &mut stopped => break,
-            _ = tick.tick() => {
-                // The watchdog vouches for the coordinator: its loop must have turned.
-                let beat = server.heartbeat();
-                if beat != heartbeat {
-                    heartbeat = beat;
-                    notifier.alive();
+    each_second_until_stopped(|| {
+        // The watchdog vouches for the coordinator: its loop must have turned.
+        let beat = server.heartbeat();
+        if beat != heartbeat {
+            heartbeat = beat;
+            notifier.alive();
+        }
+        ticks += 1;
+        // Pins authorized while running take effect within seconds.
+        if ticks.is_multiple_of(5) {
+            match AuthorizedPins::load(&args.data_dir) {
+                Ok(p) => {
+                    *authorized
+                        .write()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = p
                 }
-                ticks += 1;
-                // Pins authorized while running take effect within seconds.
-                if ticks.is_multiple_of(5) {
-                    match AuthorizedPins::load(&args.data_dir) {
-                        Ok(p) => *authorized.write().unwrap_or_else(std::sync::PoisonError::into_inner) = p,
-                        Err(e) => tracing::warn!("authorized pins not reloaded: {e}"),
-                    }
-                }
-                if on_tty {
-                    eprint!("\r\x1b[K{}", status_line(&stats.borrow_and_update()));
-                }
+                Err(e) => tracing::warn!("authorized pins not reloaded: {e}"),
             }
         }
-    }
+        if on_tty {
+            eprint!("\r\x1b[K{}", status_line(&stats.borrow_and_update()));
+        }
+        ControlFlow::Continue(())
+    })
+    .await;
     if on_tty {
         eprintln!();
     }

@@ -4,38 +4,27 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead as _, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use ixi_formats::number::IxiNumber;
 use ixi_link_proto::{Message, Role};
 use ixi_link_transport::Identity;
 use ixi_link_worker::client::{LinkUpdate, WorkerOptions, spawn_worker};
-use ixi_test_support::cli::{assert_success, assert_usage_error, stderr};
+use ixi_test_support::cli::{assert_success, assert_usage_errors, stderr};
+use ixi_test_support::process::{self, Killed, temp_dir};
 use serde_json::Value;
 
-fn link() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ixi-link"))
-}
+use super::{BINARY, free_udp_addr, init_json, link, serve_simulated};
 
 fn run(args: &[&str]) -> Output {
     link().args(args).output().unwrap()
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ixi-link-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn json_line(out: &Output) -> Value {
-    assert_success(out);
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[test]
 fn devnet_mines_and_verifies_with_every_verdict_right() {
+    let _heavy = process::heavy();
     let summary = temp_dir("devnet").with_extension("json");
     let out = run(&[
         "devnet",
@@ -87,21 +76,11 @@ fn devnet_mines_and_verifies_with_every_verdict_right() {
 #[test]
 fn identities_and_authorizations() {
     let dir = temp_dir("init");
-    let first = json_line(&run(&[
-        "init",
-        "--data-dir",
-        dir.to_str().unwrap(),
-        "--json",
-    ]));
+    let first = init_json(&dir);
     let pin = first["pin"].as_str().unwrap().to_owned();
     assert_eq!(pin.len(), 64);
     assert_eq!(first["created"], Value::Bool(true));
-    let again = json_line(&run(&[
-        "init",
-        "--data-dir",
-        dir.to_str().unwrap(),
-        "--json",
-    ]));
+    let again = init_json(&dir);
     assert_eq!(again["pin"].as_str(), Some(pin.as_str()));
     assert_eq!(again["created"], Value::Bool(false));
 
@@ -163,28 +142,10 @@ fn identities_and_authorizations() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// Kills the child when the test ends, however it ends.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test]
 async fn serve_simulate_serves_an_authorized_worker() {
     let dir = temp_dir("serve");
-    let link_pin = json_line(&run(&[
-        "init",
-        "--data-dir",
-        dir.to_str().unwrap(),
-        "--json",
-    ]))["pin"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let link_pin = init_json(&dir)["pin"].as_str().unwrap().to_owned();
     let worker = Identity::generate("w").unwrap();
     let out = run(&[
         "authorize",
@@ -194,33 +155,9 @@ async fn serve_simulate_serves_an_authorized_worker() {
         &worker.pin().to_string(),
     ]);
     assert_success(&out);
-    // A free UDP port.
-    let port = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
+    let addr = free_udp_addr();
     let mut child = Killed(
-        link()
-            .args([
-                "serve",
-                "--data-dir",
-                dir.to_str().unwrap(),
-                "--listen",
-                &addr,
-                "--simulate",
-            ])
-            .args([
-                "--block-seconds",
-                "2",
-                "--min-difficulty",
-                "1000000",
-                "--block-signatures",
-                "0",
-                "--transactions",
-                "0",
-            ])
+        serve_simulated(&dir, &addr)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap(),
@@ -276,13 +213,13 @@ fn run_with_open_umask(args: &[&str]) -> Output {
             .join(" ")
     );
     Command::new("sh")
-        .args(["-c", &script, env!("CARGO_BIN_EXE_ixi-link")])
+        .args(["-c", &script, BINARY])
         .output()
         .unwrap()
 }
 
 #[cfg(unix)]
-fn mode(path: &std::path::Path) -> u32 {
+fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::symlink_metadata(path)
         .unwrap()
@@ -457,27 +394,28 @@ async fn audit_json_reports_findings_field_by_field_and_exits_by_outcome() {
 
 #[test]
 fn numeric_flags_out_of_range_are_refused_without_a_panic() {
-    for args in [
-        &["devnet", "--seconds", "1e300"][..],
-        &["devnet", "--miner-threads", "100000"],
-        &["devnet", "--verifier-threads", "0"],
-        &["devnet", "--block-seconds", "0.01"],
-        &["devnet", "--block-signatures", "1001"],
+    assert_usage_errors(
+        link,
         &[
-            "audit",
-            "--node",
-            "http://127.0.0.1:1",
-            "--from",
-            "1",
-            "--to",
-            "2",
-            "--threads",
-            "4294967296",
+            &["devnet", "--seconds", "1e300"],
+            &["devnet", "--miner-threads", "100000"],
+            &["devnet", "--verifier-threads", "0"],
+            &["devnet", "--block-seconds", "0.01"],
+            &["devnet", "--block-signatures", "1001"],
+            &[
+                "audit",
+                "--node",
+                "http://127.0.0.1:1",
+                "--from",
+                "1",
+                "--to",
+                "2",
+                "--threads",
+                "4294967296",
+            ],
+            &["simnode", "--listen", "127.0.0.1:0", "--seconds", "-5"],
         ],
-        &["simnode", "--listen", "127.0.0.1:0", "--seconds", "-5"],
-    ] {
-        assert_usage_error(&run(args), args);
-    }
+    );
 }
 
 #[test]

@@ -7,44 +7,13 @@
 
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use ixi_test_support::http::{self, Metrics, total};
-use ixi_test_support::worker_cli::Killed;
+use ixi_test_support::process::{self, Killed, temp_dir, terminate};
 
-fn link() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ixi-link"))
-}
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("ixi-link-observe-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-/// Sends SIGTERM and waits (at most `within`) for the exit status.
-fn terminate(child: &mut Child, within: Duration) -> std::process::ExitStatus {
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let asked = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(
-            asked.elapsed() < within,
-            "still running {within:?} after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use super::{free_udp_addr, init_json, link, serve_simulated};
 
 /// Every metric the issue names, with the labels each must carry.
 const NAMES: [(&str, &[&str]); 14] = [
@@ -81,6 +50,7 @@ fn value(m: &Metrics, name: &str, label: (&str, &str)) -> f64 {
 
 #[test]
 fn a_devnet_serves_metrics_a_status_and_a_live_dashboard() {
+    let _heavy = process::heavy();
     let port = http::free_port();
     let mut child = Killed(
         link()
@@ -182,13 +152,10 @@ fn a_devnet_serves_metrics_a_status_and_a_live_dashboard() {
     );
     assert!(status["verification"]["perSecond"]["60s"].as_f64().unwrap() > 0.0);
     let shadow = &status["shadow"];
-    let by_kind: u64 = shadow["findingsByKind"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| v.as_u64().unwrap())
-        .sum();
-    assert_eq!(by_kind, shadow["findings"].as_u64().unwrap());
+    assert_eq!(
+        http::sum_of_counts(&shadow["findingsByKind"]),
+        shadow["findings"].as_u64().unwrap()
+    );
     assert!(!shadow["recentFindings"].as_array().unwrap().is_empty());
     let reward = &status["reward"];
     assert!(reward["bestDifficulty"].is_string(), "{reward:#}");
@@ -328,37 +295,15 @@ fn serve_notifies_the_service_manager_and_stops_on_sigterm_with_exit_0() {
     use std::os::unix::net::UnixDatagram;
 
     let dir = temp_dir("service");
-    let init = link()
-        .args(["init", "--data-dir", dir.to_str().unwrap(), "--json"])
-        .output()
-        .unwrap();
-    assert!(init.status.success());
+    init_json(&dir);
     let socket_path = dir.join("notify.sock");
     let socket = UnixDatagram::bind(&socket_path).unwrap();
     socket
         .set_read_timeout(Some(Duration::from_secs(90)))
         .unwrap();
-    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let listen = udp.local_addr().unwrap().to_string();
-    drop(udp);
     let port = http::free_port();
     let mut child = Killed(
-        link()
-            .args([
-                "serve",
-                "--data-dir",
-                dir.to_str().unwrap(),
-                "--listen",
-                &listen,
-            ])
-            .args([
-                "--simulate",
-                "--block-seconds",
-                "2",
-                "--min-difficulty",
-                "1000000",
-            ])
-            .args(["--block-signatures", "0", "--transactions", "0"])
+        serve_simulated(&dir, &free_udp_addr())
             .args(["--http-listen", &format!("127.0.0.1:{port}")])
             .env("NOTIFY_SOCKET", &socket_path)
             .env("WATCHDOG_USEC", "2000000")

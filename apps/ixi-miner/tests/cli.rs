@@ -13,28 +13,20 @@ use std::process::{Command, Output};
 use ixi_formats::difficulty;
 use ixi_formats::number::IxiNumber;
 use ixi_formats::solution;
-use ixi_test_support::cli::{assert_success, assert_usage_error, json_lines, reference_vectors};
+use ixi_test_support::cli::{
+    assert_success, assert_usage_error, assert_usage_errors, json_answers, json_lines,
+    reference_vectors,
+};
+use ixi_test_support::process::{scratch_dir, temp_dir};
 use serde_json::{Value, json};
+
+use super::{BINARY, mining_chain};
 
 /// The miner with a cache directory of this test run's own, never the user's.
 fn miner() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ixi-miner"));
-    cmd.env("IXI_MINER_CACHE_DIR", scratch_dir("cache"));
+    let mut cmd = Command::new(BINARY);
+    cmd.env("IXI_MINER_CACHE_DIR", scratch_dir("miner-cache"));
     cmd
-}
-
-/// A fresh directory under the system's temporary one.
-fn scratch_dir(name: &str) -> std::path::PathBuf {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("ixi-miner-cli-{name}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
-    ixi_test_support::cli::run_with_stdin(miner(), args, stdin)
 }
 
 fn run(args: &[&str]) -> Output {
@@ -84,9 +76,7 @@ fn hash_answers_every_line_in_order_and_survives_bad_ones() {
         input.push('\n');
         expected.push(None);
     }
-    let out = run_with_stdin(&["hash"], &input);
-    assert!(out.status.success());
-    let lines = json_lines(&out);
+    let lines = json_answers(miner(), &["hash"], &input);
     assert_eq!(lines.len(), expected.len(), "one line out per line in");
     for (got, want) in lines.iter().zip(expected) {
         match want {
@@ -256,18 +246,14 @@ fn bench_json_reports_rate_and_in_run_baseline() {
 
 #[test]
 fn auto_is_measured_once_then_cached_and_devices_says_which_and_why() {
-    let cache = scratch_dir("auto");
+    let cache = scratch_dir("miner-auto");
     let devices = || {
         let out = miner()
             .env("IXI_MINER_CACHE_DIR", &cache)
             .args(["devices", "--json"])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out);
         json_lines(&out).remove(0)
     };
     let first = devices();
@@ -348,24 +334,16 @@ use ixi_test_support::worker_cli as connect_support;
 
 #[tokio::test]
 async fn connect_mines_for_a_link_until_a_solution_is_accepted() {
-    let chain = ixi_simnode::SimConfig {
-        block_interval: std::time::Duration::from_secs(120),
-        min_difficulty: IxiNumber::from_whole(1_000_000),
-        block_signatures: 0,
-        transactions: 0,
-        ..Default::default()
-    };
-    let reached =
-        connect_support::connect_until(env!("CARGO_BIN_EXE_ixi-miner"), "miner", chain, |s| {
-            s.solutions_accepted >= 1
-        })
-        .await;
+    let reached = connect_support::connect_until(BINARY, "miner", mining_chain(), |s| {
+        s.solutions_accepted >= 1
+    })
+    .await;
     assert!(reached.stats.best_difficulty.unwrap() >= IxiNumber::from_whole(1_000_000));
 }
 
 #[test]
 fn connect_without_an_identity_says_what_to_do() {
-    let dir = connect_support::temp_dir("miner-none");
+    let dir = temp_dir("miner-none");
     let out = run(&[
         "connect",
         "--data-dir",
@@ -417,14 +395,15 @@ fn numeric_flags_out_of_range_are_refused_without_a_panic() {
         let err = assert_usage_error(&mine(extra), extra);
         assert!(err.contains(want), "{extra:?}: {err}");
     }
-    for args in [
-        &["bench", "--threads", "100000"][..],
-        &["bench", "--seconds", "0"],
-        &["bench", "--rounds", "0"],
-        &["bench", "--prefix-len", "0"],
-    ] {
-        assert_usage_error(&run(args), args);
-    }
+    assert_usage_errors(
+        miner,
+        &[
+            &["bench", "--threads", "100000"],
+            &["bench", "--seconds", "0"],
+            &["bench", "--rounds", "0"],
+            &["bench", "--prefix-len", "0"],
+        ],
+    );
 }
 
 #[test]
@@ -444,9 +423,7 @@ fn hash_bounds_a_line_and_quotes_little_of_it() {
         "{{\"blockNum\":\"{}\",\"blockHash\":\"\",\"recipientAddress\":\"\",\"signingPubKey\":\"\",\"solution\":\"00\"}}",
         "9".repeat(50_000)
     );
-    let out = run_with_stdin(&["hash"], &format!("{huge}\n{digits}\n{good}\n"));
-    assert!(out.status.success());
-    let answers = json_lines(&out);
+    let answers = json_answers(miner(), &["hash"], &format!("{huge}\n{digits}\n{good}\n"));
     assert_eq!(answers.len(), 3);
     let too_long = answers[0]["error"].as_str().unwrap();
     assert!(too_long.contains("longer than"), "{too_long}");
@@ -465,9 +442,10 @@ async fn connect_notifies_the_service_manager_and_stops_cleanly_on_sigterm() {
     use std::time::{Duration, Instant};
 
     use ixi_simnode::SimConfig;
+    use ixi_test_support::process;
 
-    let binary = env!("CARGO_BIN_EXE_ixi-miner");
-    let dir = connect_support::temp_dir("miner-service");
+    let binary = BINARY;
+    let dir = temp_dir("miner-service");
     let pin = connect_support::init(binary, &dir);
     let chain = SimConfig {
         min_difficulty: IxiNumber::from_whole(100_000),
@@ -506,23 +484,15 @@ async fn connect_notifies_the_service_manager_and_stops_cleanly_on_sigterm() {
         })
     };
     let socket = wait_for(socket, "READY=1").await.unwrap();
-    let pid = child.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    process::sigterm(&child.0);
     let asked = Instant::now();
     wait_for(socket, "STOPPING=1").await.unwrap();
-    let status = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(asked.elapsed() < Duration::from_secs(10), "still running");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = tokio::task::block_in_place(|| {
+        process::wait_exit(
+            &mut child.0,
+            Duration::from_secs(10).saturating_sub(asked.elapsed()),
+        )
+    });
     assert!(status.success(), "{status}");
     link.shutdown().await;
     node.stop();
@@ -531,7 +501,7 @@ async fn connect_notifies_the_service_manager_and_stops_cleanly_on_sigterm() {
 
 #[test]
 fn settings_come_from_flag_then_environment_then_file_then_default() {
-    let dir = connect_support::temp_dir("miner-config");
+    let dir = temp_dir("miner-config");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("ixi-miner.toml");
     std::fs::write(

@@ -7,38 +7,20 @@
 use std::process::Command;
 use std::time::Duration;
 
-use ixi_formats::number::IxiNumber;
-use ixi_simnode::SimConfig;
+use ixi_test_support::cli::assert_success;
 use ixi_test_support::http::{self, total};
 use ixi_test_support::worker_cli as connect_support;
 use serde_json::Value;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_ixi-miner");
+use super::{BINARY, mining_chain};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_serves_its_metrics_and_status() {
-    let chain = SimConfig {
-        block_interval: Duration::from_secs(120),
-        min_difficulty: IxiNumber::from_whole(1_000_000),
-        block_signatures: 0,
-        transactions: 0,
-        ..SimConfig::default()
-    };
-    let connect_support::ObservedWorker {
-        link,
-        node,
-        dir,
-        worker: _worker,
-        http: addr,
-    } = connect_support::connect_observed(BINARY, "miner-http", chain).await;
-    let mut stats = link.stats();
-    tokio::time::timeout(Duration::from_secs(90), async {
-        while stats.borrow_and_update().solutions_accepted < 1 {
-            stats.changed().await.unwrap();
-        }
-    })
-    .await
-    .expect("a solution accepted in time");
+    let worker = connect_support::connect_observed(BINARY, "miner-http", mining_chain()).await;
+    worker
+        .wait_until("a solution accepted", |s| s.solutions_accepted >= 1)
+        .await;
+    let addr = worker.http;
     let (first, second, status) = tokio::task::spawn_blocking(move || {
         // Attempts are counted when a range is done, which on a loaded machine may come after
         // the first solution.
@@ -92,9 +74,7 @@ async fn connect_serves_its_metrics_and_status() {
     assert!(status["hashRate"]["60s"].as_f64().unwrap() > 0.0);
     assert!(status["solutions"]["accepted"].as_u64().unwrap() >= 1);
     assert!(status["solutions"]["bestAccepted"].is_string());
-    link.shutdown().await;
-    node.stop();
-    std::fs::remove_dir_all(&dir).unwrap();
+    worker.finish().await;
 }
 
 #[test]
@@ -108,11 +88,7 @@ fn mine_json_says_what_a_solution_is_worth_beside_a_block_total() {
         .args(["--total-signer-difficulty", "99000000.5"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let line: Value = serde_json::from_slice(&out.stdout).unwrap();
     // Every field of a plain solution line stays.
     for field in [

@@ -3,17 +3,17 @@
 // Test code: a failed expectation is a panic by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Command, Output};
+use std::process::Command;
 
-use ixi_test_support::cli::{assert_success, assert_usage_error, json_lines, reference_vectors};
+use ixi_test_support::cli::{
+    assert_success, assert_usage_errors, json_answers, json_lines, reference_vectors,
+};
 use serde_json::{Value, json};
 
-fn verifier() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ixi-verifier"))
-}
+use super::BINARY;
 
-fn run_with_stdin(args: &[&str], stdin: &str) -> Output {
-    ixi_test_support::cli::run_with_stdin(verifier(), args, stdin)
+fn verifier() -> Command {
+    Command::new(BINARY)
 }
 
 #[test]
@@ -60,9 +60,11 @@ fn verify_answers_every_line_in_order() {
         backends.push("wgpu");
     }
     for backend in backends {
-        let out = run_with_stdin(&["verify", "--backend", backend, "--batch", "7"], &input);
-        assert_success(&out);
-        let got = json_lines(&out);
+        let got = json_answers(
+            verifier(),
+            &["verify", "--backend", backend, "--batch", "7"],
+            &input,
+        );
         assert_eq!(got.len(), expected.len(), "one line out per line in");
         for (i, (g, want)) in got.iter().zip(&expected).enumerate() {
             match want {
@@ -229,18 +231,12 @@ fn chain() -> ixi_simnode::SimConfig {
 /// local verification); its verdicts become the link's findings, which must be exactly the
 /// simulated node's corruptions.
 async fn assert_every_verdict_right(name: &str, extra: &[&str], blocks: u64) {
-    let reached = connect_support::connect_with_until(
-        env!("CARGO_BIN_EXE_ixi-verifier"),
-        name,
-        extra,
-        chain(),
-        |s| {
-            s.signatures_verified >= 40
-                && s.shadow
-                    .as_ref()
-                    .is_some_and(|sh| sh.blocks_audited >= blocks)
-        },
-    )
+    let reached = connect_support::connect_with_until(BINARY, name, extra, chain(), |s| {
+        s.signatures_verified >= 40
+            && s.shadow
+                .as_ref()
+                .is_some_and(|sh| sh.blocks_audited >= blocks)
+    })
     .await;
     assert_eq!(reached.stats.signatures_verified_locally, 0);
     assert!(!reached.shadow.audited.is_empty());
@@ -264,23 +260,22 @@ async fn connect_verifies_for_a_link_on_the_gpu() {
 
 #[test]
 fn numeric_flags_out_of_range_are_refused_without_a_panic() {
-    for args in [
-        &["verify", "--batch", "0"][..],
-        &["verify", "--batch", "65537"],
-        &["verify", "--threads", "100000"],
-        &["bench", "--threads", "100000"],
-        &["bench", "--seconds", "1e300"],
-    ] {
-        assert_usage_error(&verifier().args(args).output().unwrap(), args);
-    }
+    assert_usage_errors(
+        verifier,
+        &[
+            &["verify", "--batch", "0"],
+            &["verify", "--batch", "65537"],
+            &["verify", "--threads", "100000"],
+            &["bench", "--threads", "100000"],
+            &["bench", "--seconds", "1e300"],
+        ],
+    );
 }
 
 #[test]
 fn verify_bounds_a_line_and_answers_the_next() {
     let huge = format!("{{\"message\":\"{}\"}}", "ab".repeat(1 << 20));
-    let out = run_with_stdin(&["verify"], &format!("{huge}\nnot json\n"));
-    assert!(out.status.success());
-    let answers = json_lines(&out);
+    let answers = json_answers(verifier(), &["verify"], &format!("{huge}\nnot json\n"));
     assert_eq!(answers.len(), 2);
     let first = answers[0]["error"].as_str().unwrap();
     assert!(first.contains("longer than"), "{first}");

@@ -11,7 +11,7 @@ use ixi_simnode::SimConfig;
 use ixi_test_support::http::{self, total};
 use ixi_test_support::worker_cli as connect_support;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_ixi-verifier");
+use super::BINARY;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_serves_its_metrics_and_status() {
@@ -23,21 +23,11 @@ async fn connect_serves_its_metrics_and_status() {
         signers: 2,
         ..SimConfig::default()
     };
-    let connect_support::ObservedWorker {
-        link,
-        node,
-        dir,
-        worker: _worker,
-        http: addr,
-    } = connect_support::connect_observed(BINARY, "verifier-http", chain).await;
-    let mut stats = link.stats();
-    tokio::time::timeout(Duration::from_secs(90), async {
-        while stats.borrow_and_update().signatures_verified < 40 {
-            stats.changed().await.unwrap();
-        }
-    })
-    .await
-    .expect("signatures verified in time");
+    let worker = connect_support::connect_observed(BINARY, "verifier-http", chain).await;
+    worker
+        .wait_until("signatures verified", |s| s.signatures_verified >= 40)
+        .await;
+    let addr = worker.http;
     let (first, second, status) = tokio::task::spawn_blocking(move || {
         let first = http::scrape(addr);
         std::thread::sleep(Duration::from_secs(3));
@@ -72,13 +62,7 @@ async fn connect_serves_its_metrics_and_status() {
     assert_eq!(status["role"], "verifier");
     assert_eq!(status["connected"], true);
     let verified = status["verified"].as_u64().unwrap();
-    let by_key: u64 = status["byKeyBits"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| v.as_u64().unwrap())
-        .sum();
-    assert_eq!(by_key, verified);
+    assert_eq!(http::sum_of_counts(&status["byKeyBits"]), verified);
     assert!(status["perSecond"]["60s"].as_f64().unwrap() > 0.0);
     let buckets = status["batchSeconds"]["buckets"].as_array().unwrap();
     assert_eq!(buckets.last().unwrap()["le"], "+Inf");
@@ -86,7 +70,5 @@ async fn connect_serves_its_metrics_and_status() {
         buckets.last().unwrap()["count"],
         status["batchSeconds"]["count"]
     );
-    link.shutdown().await;
-    node.stop();
-    std::fs::remove_dir_all(&dir).unwrap();
+    worker.finish().await;
 }

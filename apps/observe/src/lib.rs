@@ -35,6 +35,14 @@ pub const DEFAULT_LINK_HTTP: &str = "127.0.0.1:7462";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HttpListen(pub Option<SocketAddr>);
 
+impl std::str::FromStr for HttpListen {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        parse_http_listen(s)
+    }
+}
+
 impl std::fmt::Display for HttpListen {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0 {

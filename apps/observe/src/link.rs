@@ -34,7 +34,7 @@ use crate::http::Endpoint;
 use crate::metrics::{self, Labels, label};
 use crate::reward::{self, difficulty_f64 as as_f64};
 use crate::windows::{CounterRates, WINDOWS, rates_json};
-use crate::worker::{lock, sample_every_second};
+use crate::worker::{lock, sampled_every_second};
 
 /// Seconds between two samples of the dashboard's history.
 pub const SAMPLE_SECONDS: u64 = 5;
@@ -166,13 +166,12 @@ impl LinkObserver {
         stats: watch::Receiver<LinkStats>,
         shadow: Option<Arc<ShadowShared>>,
     ) -> Arc<Self> {
-        let observer = Arc::new(Self {
+        let observer = Self {
             stats,
             shadow,
             state: Mutex::default(),
-        });
-        sample_every_second(&observer, |o: &Self, now| o.sample(now, SystemTime::now()));
-        observer
+        };
+        sampled_every_second(observer, |o: &Self, now| o.sample(now, SystemTime::now()))
     }
 
     /// Reads the node's block totals through `client` every [`TOTALS_EVERY`] while the
@@ -659,14 +658,12 @@ impl Collector for LinkMetrics {
                 (label("role", "verifier"), s.verifiers as f64),
             ],
         )?;
-        metrics::counters(
+        metrics::verdicts(
             &mut e,
             "ixi_link_solutions",
             "Solutions judged since start: accepted by the node, or rejected (by the link's checks or the node).",
-            [
-                (label("verdict", "accepted"), s.solutions_accepted),
-                (label("verdict", "rejected"), s.solutions_rejected),
-            ],
+            s.solutions_accepted,
+            s.solutions_rejected,
         )?;
         metrics::gauge(
             &mut e,

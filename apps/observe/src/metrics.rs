@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric as _, NoLabelSet};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
@@ -22,8 +22,7 @@ pub type Labels = Vec<(&'static str, String)>;
 /// # Errors
 /// The writer's error.
 pub fn gauge(e: &mut DescriptorEncoder<'_>, name: &str, help: &str, value: f64) -> fmt::Result {
-    let metric = e.encode_descriptor(name, help, None, MetricType::Gauge)?;
-    ConstGauge::new(value).encode(metric)
+    single(e, name, help, ConstGauge::new(value))
 }
 
 /// A gauge family: one sample per label set.
@@ -36,11 +35,8 @@ pub fn gauges(
     help: &str,
     samples: impl IntoIterator<Item = (Labels, f64)>,
 ) -> fmt::Result {
-    let mut family = e.encode_descriptor(name, help, None, MetricType::Gauge)?;
-    for (labels, value) in samples {
-        ConstGauge::new(value).encode(family.encode_family(&labels)?)?;
-    }
-    Ok(())
+    let samples = samples.into_iter().map(|(l, v)| (l, ConstGauge::new(v)));
+    family(e, name, help, MetricType::Gauge, samples)
 }
 
 /// A counter without labels (`name` without `_total`).
@@ -48,8 +44,7 @@ pub fn gauges(
 /// # Errors
 /// The writer's error.
 pub fn counter(e: &mut DescriptorEncoder<'_>, name: &str, help: &str, value: u64) -> fmt::Result {
-    let metric = e.encode_descriptor(name, help, None, MetricType::Counter)?;
-    ConstCounter::new(value).encode(metric)
+    single(e, name, help, ConstCounter::new(value))
 }
 
 /// A counter family (`name` without `_total`).
@@ -62,9 +57,54 @@ pub fn counters(
     help: &str,
     samples: impl IntoIterator<Item = (Labels, u64)>,
 ) -> fmt::Result {
-    let mut family = e.encode_descriptor(name, help, None, MetricType::Counter)?;
-    for (labels, value) in samples {
-        ConstCounter::new(value).encode(family.encode_family(&labels)?)?;
+    let samples = samples.into_iter().map(|(l, v)| (l, ConstCounter::new(v)));
+    family(e, name, help, MetricType::Counter, samples)
+}
+
+/// The link's verdicts on solutions: a counter family labelled `verdict` (`accepted`,
+/// `rejected`).
+///
+/// # Errors
+/// The writer's error.
+pub fn verdicts(
+    e: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    accepted: u64,
+    rejected: u64,
+) -> fmt::Result {
+    counters(
+        e,
+        name,
+        help,
+        [
+            (label("verdict", "accepted"), accepted),
+            (label("verdict", "rejected"), rejected),
+        ],
+    )
+}
+
+/// One metric without labels.
+fn single(
+    e: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    metric: impl EncodeMetric,
+) -> fmt::Result {
+    metric.encode(e.encode_descriptor(name, help, None, metric.metric_type())?)
+}
+
+/// A family of `kind`: one sample per label set.
+fn family<M: EncodeMetric>(
+    e: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    kind: MetricType,
+    samples: impl IntoIterator<Item = (Labels, M)>,
+) -> fmt::Result {
+    let mut family = e.encode_descriptor(name, help, None, kind)?;
+    for (labels, metric) in samples {
+        metric.encode(family.encode_family(&labels)?)?;
     }
     Ok(())
 }

@@ -16,6 +16,7 @@ use prometheus_client::encoding::DescriptorEncoder;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use crate::http::Endpoint;
 use crate::metrics::{self, Labels, label};
 use crate::windows::{CounterRates, WINDOWS};
 
@@ -24,12 +25,14 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Calls `sample` on the observer each second while it lives (on the current tokio runtime).
-pub(crate) fn sample_every_second<T: Send + Sync + 'static>(
-    observer: &Arc<T>,
+/// Shares `observer` and calls `sample` on it each second while it lives (on the current tokio
+/// runtime).
+pub(crate) fn sampled_every_second<T: Send + Sync + 'static>(
+    observer: T,
     sample: impl Fn(&T, Instant) + Send + 'static,
-) {
-    let weak: Weak<T> = Arc::downgrade(observer);
+) -> Arc<T> {
+    let observer = Arc::new(observer);
+    let weak: Weak<T> = Arc::downgrade(&observer);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -41,9 +44,11 @@ pub(crate) fn sample_every_second<T: Send + Sync + 'static>(
             sample(&observer, Instant::now());
         }
     });
+    observer
 }
 
 /// A connected miner's metrics and status.
+#[derive(Debug)]
 pub struct MinerObserver {
     status: watch::Receiver<MinerStatus>,
     rates: Mutex<MinerRates>,
@@ -56,22 +61,15 @@ struct MinerRates {
     devices: BTreeMap<String, CounterRates>,
 }
 
-impl fmt::Debug for MinerObserver {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MinerObserver").finish_non_exhaustive()
-    }
-}
-
 impl MinerObserver {
     /// Observes `status`; samples it each second on the current tokio runtime.
     #[must_use]
     pub fn start(status: watch::Receiver<MinerStatus>) -> Arc<Self> {
-        let observer = Arc::new(Self {
+        let observer = Self {
             status,
             rates: Mutex::default(),
-        });
-        sample_every_second(&observer, Self::sample);
-        observer
+        };
+        sampled_every_second(observer, Self::sample)
     }
 
     fn sample(&self, now: Instant) {
@@ -128,6 +126,20 @@ impl MinerObserver {
 #[derive(Debug, Clone)]
 pub struct MinerMetrics(pub Arc<MinerObserver>);
 
+impl MinerObserver {
+    /// A connected miner's endpoint: observes `status` (see [`Self::start`]) and serves its
+    /// `/v1/status` and metrics.
+    #[must_use]
+    pub fn endpoint(status: watch::Receiver<MinerStatus>) -> Endpoint {
+        let observer = Self::start(status);
+        endpoint_of(
+            &observer,
+            Self::status_json,
+            MinerMetrics(Arc::clone(&observer)),
+        )
+    }
+}
+
 impl Collector for MinerMetrics {
     fn encode(&self, mut e: DescriptorEncoder<'_>) -> fmt::Result {
         let s = self.0.status.borrow().clone();
@@ -168,14 +180,12 @@ impl Collector for MinerMetrics {
             "Solutions found (each better than the last of its block) since start.",
             s.found,
         )?;
-        metrics::counters(
+        metrics::verdicts(
             &mut e,
             "ixi_miner_solution_verdicts",
             "The link's verdicts on this miner's solutions.",
-            [
-                (label("verdict", "accepted"), s.accepted),
-                (label("verdict", "rejected"), s.rejected),
-            ],
+            s.accepted,
+            s.rejected,
         )?;
         metrics::counters(
             &mut e,
@@ -195,30 +205,24 @@ impl Collector for MinerMetrics {
 }
 
 /// A connected verifier's metrics and status.
+#[derive(Debug)]
 pub struct VerifierObserver {
     status: watch::Receiver<VerifierStatus>,
     rates: Mutex<CounterRates>,
-}
-
-impl fmt::Debug for VerifierObserver {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerifierObserver").finish_non_exhaustive()
-    }
 }
 
 impl VerifierObserver {
     /// Observes `status`; samples it each second on the current tokio runtime.
     #[must_use]
     pub fn start(status: watch::Receiver<VerifierStatus>) -> Arc<Self> {
-        let observer = Arc::new(Self {
+        let observer = Self {
             status,
             rates: Mutex::default(),
-        });
-        sample_every_second(&observer, |o: &Self, now| {
+        };
+        sampled_every_second(observer, |o: &Self, now| {
             let verified = o.status.borrow().verified;
             lock(&o.rates).record(now, verified);
-        });
-        observer
+        })
     }
 
     /// The verifier's `/v1/status`: link state, rates, counters per key size, batch times.
@@ -258,6 +262,31 @@ impl VerifierObserver {
 /// The verifier's metric families.
 #[derive(Debug, Clone)]
 pub struct VerifierMetrics(pub Arc<VerifierObserver>);
+
+impl VerifierObserver {
+    /// A connected verifier's endpoint: observes `status` (see [`Self::start`]) and serves its
+    /// `/v1/status` and metrics.
+    #[must_use]
+    pub fn endpoint(status: watch::Receiver<VerifierStatus>) -> Endpoint {
+        let observer = Self::start(status);
+        endpoint_of(
+            &observer,
+            Self::status_json,
+            VerifierMetrics(Arc::clone(&observer)),
+        )
+    }
+}
+
+/// An endpoint whose `/v1/status` is `status_json` of `observer` and whose metrics `metrics`
+/// writes.
+fn endpoint_of<T: Send + Sync + 'static>(
+    observer: &Arc<T>,
+    status_json: fn(&T) -> Value,
+    metrics: impl Collector,
+) -> Endpoint {
+    let observer = Arc::clone(observer);
+    Endpoint::new(move || status_json(&observer)).collector(metrics)
+}
 
 impl Collector for VerifierMetrics {
     fn encode(&self, mut e: DescriptorEncoder<'_>) -> fmt::Result {

@@ -150,12 +150,7 @@ async fn tcp(listen: SocketAddr, to: SocketAddr, delay: Duration) {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let value = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let value = |name: &str| ixi_test_support::cli::flag_value(&args, name);
     let addr = |name: &str| -> SocketAddr {
         value(name)
             .unwrap_or_else(|| panic!("{name} ADDR is required"))

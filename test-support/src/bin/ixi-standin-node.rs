@@ -47,12 +47,7 @@ struct Options {
 
 fn options() -> Options {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let value = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let value = |name: &str| ixi_test_support::cli::flag_value(&args, name);
     let required = |name: &str| value(name).unwrap_or_else(|| panic!("{name} is required"));
     Options {
         listen: required("--listen").parse().expect("--listen ADDR"),

@@ -1,20 +1,20 @@
 //! `ixi-miner connect`.
 
-use std::sync::Arc;
-
 use anyhow::Context as _;
 use ixi_cli_common::{WorkerState, run_until_interrupted};
 use ixi_link_proto::Role;
 use ixi_link_worker::miner::{self, MinerStatus};
 use ixi_miner::backend::CpuFeatures;
 use ixi_miner::rate::human;
-use ixi_observe::http::Endpoint;
-use ixi_observe::worker::{MinerMetrics, MinerObserver};
+use ixi_observe::worker::MinerObserver;
 use tokio::sync::watch;
 
-use super::ConnectArgs;
+use super::MinerConnectArgs;
 
-pub(super) fn run(args: &ConnectArgs) -> anyhow::Result<()> {
+pub(super) fn run(args: &MinerConnectArgs) -> anyhow::Result<()> {
+    let nonce_len = args.nonce_len;
+    // What every worker's `connect` takes.
+    let args = &args.worker;
     let (identity, options) = args.link.worker(Role::Miner)?;
     let features = CpuFeatures::detect();
     let (miner, kind, threads) = args.engine.start(&features)?;
@@ -23,18 +23,13 @@ pub(super) fn run(args: &ConnectArgs) -> anyhow::Result<()> {
         args.link.link
     );
     let (status_tx, status) = watch::channel(MinerStatus::default());
-    let nonce_len = args.nonce_len;
     let http = args.http_listen.0;
     let observed = status.clone();
     run_until_interrupted(
         move |stop| {
             ixi_observe::http::serving(
                 http,
-                || {
-                    let observer = MinerObserver::start(observed);
-                    let status = Arc::clone(&observer);
-                    Endpoint::new(move || status.status_json()).collector(MinerMetrics(observer))
-                },
+                || MinerObserver::endpoint(observed),
                 miner::run(identity, options, miner, nonce_len, stop, status_tx),
             )
         },

@@ -4,7 +4,7 @@ use ixi_cli_common::devices::{BackendReport, GpuReport};
 use ixi_kernels::select::BackendKind as _;
 use ixi_miner::backend::{BackendKind, CpuFeatures};
 
-use super::DevicesArgs;
+use ixi_cli_common::devices::DevicesArgs;
 
 pub(super) fn run(args: &DevicesArgs) -> anyhow::Result<()> {
     let features = CpuFeatures::detect();

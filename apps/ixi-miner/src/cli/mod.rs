@@ -22,12 +22,15 @@ use ixi_miner::scheduler::Miner;
 #[derive(Debug, Parser)]
 #[command(name = "ixi-miner", version, about, long_about = None)]
 pub(crate) struct Cli {
-    #[command(subcommand)]
-    command: Command,
     #[command(flatten)]
-    pub(crate) log: ixi_cli_common::logging::LogArgs,
-    #[command(flatten)]
-    config: ixi_cli_common::config::ConfigFileArgs,
+    args: ixi_cli_common::config::CommandLine<Command>,
+}
+
+impl Cli {
+    /// `--log-format`.
+    pub(crate) fn log(&self) -> &ixi_cli_common::logging::LogArgs {
+        &self.args.log
+    }
 }
 
 /// Prefix of the environment variables of this binary's settings.
@@ -47,26 +50,20 @@ enum Command {
     /// Measure the search rate against a plain sha3 double-hash loop, after a known-answer check.
     Bench(BenchArgs),
     /// List the backends this machine offers and the CPU features detected.
-    Devices(DevicesArgs),
+    Devices(ixi_cli_common::devices::DevicesArgs),
     /// Create this miner's identity (key and certificate) in a data directory and print its pin,
     /// which the link operator authorizes with `ixi-link authorize`.
     Init(ixi_cli_common::InitArgs),
     /// Configuration files: `config check --config FILE`.
     Config(ixi_cli_common::config::ConfigArgs),
     /// Mine for an ixi-link over QUIC: jobs from the link, solutions to it, reconnecting forever.
-    Connect(ConnectArgs),
+    Connect(MinerConnectArgs),
 }
 
 #[derive(Debug, Args)]
-struct ConnectArgs {
+struct MinerConnectArgs {
     #[command(flatten)]
-    link: ixi_cli_common::LinkArgs,
-    #[command(flatten)]
-    engine: EngineArgs,
-    /// A read-only HTTP endpoint (/metrics, /v1/status): an address such as 127.0.0.1:7463,
-    /// or off.
-    #[arg(long, default_value = "off", value_parser = ixi_observe::parse_http_listen)]
-    http_listen: ixi_observe::HttpListen,
+    worker: ixi_cli_common::ConnectArgs<EngineArgs, ixi_observe::HttpListen>,
     /// Nonce length in bytes, 2..=64 (the link's prefix takes its first bytes).
     #[arg(long, default_value_t = ixi_miner::job::DEFAULT_NONCE_LEN, value_parser = parse_nonce_len)]
     nonce_len: usize,
@@ -183,13 +180,6 @@ struct BenchArgs {
     json: bool,
 }
 
-#[derive(Debug, Args)]
-struct DevicesArgs {
-    /// Print one JSON object.
-    #[arg(long)]
-    json: bool,
-}
-
 /// `--nonce-len`: 2 to 64 bytes, what a node takes.
 fn parse_nonce_len(s: &str) -> Result<usize, String> {
     let range = ixi_miner::job::MIN_NONCE_LEN..=ixi_miner::job::MAX_NONCE_LEN;
@@ -210,7 +200,7 @@ fn parse_prefix_len(s: &str) -> Result<usize, String> {
 }
 
 /// Runs the parsed command.
-pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
+pub(crate) fn run(Cli { args: cli }: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Hash => hash::run(),
         Command::Mine(args) => mine::run(&args),
@@ -221,10 +211,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Init(args) => Ok(args
-            .run_and_print(
-                "ixi-miner",
-                &ixi_cli_common::config::example::<Cli>(ENV_PREFIX),
-            )
+            .run_for::<Cli>(ENV_PREFIX)
             .with_context(|| format!("--data-dir {}", args.data_dir.display()))?),
         Command::Connect(args) => connect::run(&args),
     }

@@ -7,8 +7,7 @@ use ixi_cli_common::{WorkerState, run_until_interrupted};
 use ixi_kernels::cpu::CpuFeatures;
 use ixi_link_proto::Role;
 use ixi_link_worker::verifier::{self, VerifierStatus};
-use ixi_observe::http::Endpoint;
-use ixi_observe::worker::{VerifierMetrics, VerifierObserver};
+use ixi_observe::worker::VerifierObserver;
 use ixi_verifier::backend;
 use tokio::sync::watch;
 
@@ -39,11 +38,7 @@ pub(super) fn run(args: &ConnectArgs) -> anyhow::Result<()> {
         move |stop| {
             ixi_observe::http::serving(
                 http,
-                || {
-                    let observer = VerifierObserver::start(observed);
-                    let status = Arc::clone(&observer);
-                    Endpoint::new(move || status.status_json()).collector(VerifierMetrics(observer))
-                },
+                || VerifierObserver::endpoint(observed),
                 verifier::run(identity, options, engine, stop, status_tx),
             )
         },

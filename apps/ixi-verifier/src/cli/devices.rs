@@ -3,7 +3,7 @@
 use ixi_cli_common::devices::BackendReport;
 use ixi_verifier::backend::BackendKind;
 
-use super::DevicesArgs;
+use ixi_cli_common::devices::DevicesArgs;
 
 pub(super) fn run(args: &DevicesArgs) -> anyhow::Result<()> {
     // Every kind, wgpu included: CI forces each available one in turn.

@@ -21,12 +21,15 @@ use ixi_verifier::backend::{BackendChoice, BackendKind};
 #[derive(Debug, Parser)]
 #[command(name = "ixi-verifier", version, about, long_about = None)]
 pub(crate) struct Cli {
-    #[command(subcommand)]
-    command: Command,
     #[command(flatten)]
-    pub(crate) log: ixi_cli_common::logging::LogArgs,
-    #[command(flatten)]
-    config: ixi_cli_common::config::ConfigFileArgs,
+    args: ixi_cli_common::config::CommandLine<Command>,
+}
+
+impl Cli {
+    /// `--log-format`.
+    pub(crate) fn log(&self) -> &ixi_cli_common::logging::LogArgs {
+        &self.args.log
+    }
 }
 
 /// Prefix of the environment variables of this binary's settings.
@@ -45,7 +48,7 @@ enum Command {
     /// (and, for wgpu, against the IFMA backend).
     Bench(BenchArgs),
     /// List the backends this machine offers and the CPU features detected.
-    Devices(DevicesArgs),
+    Devices(ixi_cli_common::devices::DevicesArgs),
     /// Create this verifier's identity (key and certificate) in a data directory and print its
     /// pin, which the link operator authorizes with `ixi-link authorize`.
     Init(ixi_cli_common::InitArgs),
@@ -56,17 +59,7 @@ enum Command {
     Connect(ConnectArgs),
 }
 
-#[derive(Debug, Args)]
-struct ConnectArgs {
-    #[command(flatten)]
-    link: ixi_cli_common::LinkArgs,
-    #[command(flatten)]
-    engine: EngineArgs,
-    /// A read-only HTTP endpoint (/metrics, /v1/status): an address such as 127.0.0.1:7463,
-    /// or off.
-    #[arg(long, default_value = "off", value_parser = ixi_observe::parse_http_listen)]
-    http_listen: ixi_observe::HttpListen,
-}
+type ConnectArgs = ixi_cli_common::ConnectArgs<EngineArgs, ixi_observe::HttpListen>;
 
 /// Backend and thread options.
 #[derive(Debug, Args)]
@@ -141,15 +134,8 @@ struct BenchArgs {
     json: bool,
 }
 
-#[derive(Debug, Args)]
-struct DevicesArgs {
-    /// Print one JSON object.
-    #[arg(long)]
-    json: bool,
-}
-
 /// Runs the parsed command.
-pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
+pub(crate) fn run(Cli { args: cli }: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Verify(args) => verify::run(&args),
         Command::Bench(args) => bench::run(&args),
@@ -159,10 +145,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Init(args) => Ok(args
-            .run_and_print(
-                "ixi-verifier",
-                &ixi_cli_common::config::example::<Cli>(ENV_PREFIX),
-            )
+            .run_for::<Cli>(ENV_PREFIX)
             .with_context(|| format!("--data-dir {}", args.data_dir.display()))?),
         Command::Connect(args) => connect::run(&args),
     }
