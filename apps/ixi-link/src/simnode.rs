@@ -29,7 +29,10 @@ pub(crate) fn run(args: &SimnodeArgs) -> anyhow::Result<()> {
     let sim = args.sim.config()?;
     super::runtime()?.block_on(async {
         let node = SimNode::start(sim, args.listen).await?;
-        eprintln!("simulated node API on {}; Ctrl-C stops", node.url());
+        eprintln!(
+            "simulated node API on {}; Ctrl-C or SIGTERM stops",
+            node.url()
+        );
         if node.wait_ready(std::time::Duration::from_secs(90)).await {
             eprintln!("simulated chain ready at height {}", node.chain().height());
         }
@@ -40,8 +43,9 @@ pub(crate) fn run(args: &SimnodeArgs) -> anyhow::Result<()> {
                 std::future::pending::<()>().await;
             }
         };
+        // SIGTERM too: the ledger below is written on every orderly stop (a script's `kill`).
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
+            () = ixi_cli_common::service::stop_signal() => {}
             () = wait => {}
         }
         node.stop();

@@ -458,3 +458,49 @@ fn the_node_password_never_needs_a_command_line() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn simnode_writes_its_ledger_when_stopped_by_sigterm() {
+    let ledger = temp_dir("simnode-ledger").with_extension("jsonl");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // No block signatures (no signer PoW to mine first); every transaction corrupted.
+    let mut node = Killed(
+        link()
+            .args(["simnode", "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--block-seconds", "0.2", "--block-signatures", "0"])
+            .args(["--transactions", "1", "--corrupt-percent", "100"])
+            .args(["--ledger", ledger.to_str().unwrap()])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(node.0.stderr.take().unwrap()).lines();
+    let ready = Instant::now();
+    loop {
+        let line = lines
+            .next()
+            .expect("simnode ended before its chain was ready")
+            .unwrap();
+        if line.contains("chain ready") {
+            break;
+        }
+        assert!(ready.elapsed() < Duration::from_secs(120), "no ready line");
+    }
+    std::thread::sleep(Duration::from_millis(600));
+    let status = process::terminate(&mut node.0, Duration::from_secs(10));
+    assert!(status.success(), "simnode on SIGTERM: {status}");
+    let text = std::fs::read_to_string(&ledger).expect("no ledger written on SIGTERM");
+    let entries: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        entries.iter().any(|e| e["kind"] == "transaction"),
+        "no corrupted transaction in the ledger: {text}"
+    );
+    let _ = std::fs::remove_file(&ledger);
+}
