@@ -113,6 +113,12 @@ fn adapters() -> Vec<wgpu::Adapter> {
     pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()))
 }
 
+/// Why no GPU backend can run here ([`NO_ADAPTER`]), or `None` when wgpu finds an adapter.
+#[must_use]
+pub fn no_adapter_reason() -> Option<String> {
+    discover().is_empty().then(|| NO_ADAPTER.to_owned())
+}
+
 /// Every adapter wgpu finds.
 #[must_use]
 pub fn discover() -> Vec<GpuInfo> {
@@ -150,6 +156,17 @@ impl std::fmt::Debug for Device {
         f.debug_struct("Device")
             .field("lost", &self.lost.load(Ordering::Relaxed))
             .finish_non_exhaustive()
+    }
+}
+
+/// The device features a shader needs: `SHADER_INT64` where it uses 64-bit integers, else
+/// none (a device is opened with exactly what its shader needs).
+#[must_use]
+pub fn int64_features(int64: bool) -> wgpu::Features {
+    if int64 {
+        wgpu::Features::SHADER_INT64
+    } else {
+        wgpu::Features::empty()
     }
 }
 
@@ -217,8 +234,9 @@ impl Device {
         first.map_or(Ok(()), |e| Err(GpuError::Device(e)))
     }
 
-    /// A compute pipeline from WGSL `source`, its entry point and its `override` constants,
-    /// built under a validation scope so that a rejected shader is an error.
+    /// A compute pipeline from WGSL `source` and its entry point, with `workgroup_size` for the
+    /// shader's `WORKGROUP_SIZE` override, built under a validation scope so that a rejected
+    /// shader is an error.
     ///
     /// # Errors
     /// [`GpuError::Pipeline`].
@@ -227,8 +245,9 @@ impl Device {
         label: &'static str,
         source: &str,
         entry_point: &str,
-        constants: &[(&str, f64)],
+        workgroup_size: u32,
     ) -> Result<wgpu::ComputePipeline, GpuError> {
+        let constants = [("WORKGROUP_SIZE", f64::from(workgroup_size))];
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = self
             .device
@@ -244,7 +263,7 @@ impl Device {
                 module: &module,
                 entry_point: Some(entry_point),
                 compilation_options: wgpu::PipelineCompilationOptions {
-                    constants,
+                    constants: &constants,
                     zero_initialize_workgroup_memory: false,
                 },
                 cache: None,

@@ -119,6 +119,57 @@ fn column_parities<L: Lane>(a: &[L; 25]) -> [L; 5] {
     ]
 }
 
+/// Theta, rho and pi one output plane at a time, in a function generic over `$lane`: the five
+/// planes `[per_plane(0, B[0..5]), …, per_plane(4, B[20..25])]`, each plane's index bound to
+/// `$y` and its lanes to `$plane` as soon as they exist, so that few values are live at once
+/// (that keeps 16-register AVX2 from spilling more than it must when `per_plane` is chi). A
+/// macro rather than a function taking a closure: a closure called five times is not inlined.
+macro_rules! theta_rho_pi_planes {
+    ($lane:ty, $a:expr, |$y:ident, $plane:ident| $per_plane:expr) => {{
+        let a: &[$lane; 25] = $a;
+        let [c0, c1, c2, c3, c4] = column_parities(a);
+        let (r0, r1, r2, r3, r4) = (
+            c0.rotl::<1>(),
+            c1.rotl::<1>(),
+            c2.rotl::<1>(),
+            c3.rotl::<1>(),
+            c4.rotl::<1>(),
+        );
+        // theta: A[x, y] ^ D[x] with D[x] = C[x-1] ^ rotl(C[x+1], 1).
+        let (d0, d1, d2, d3, d4) = (c4.xor(r1), c0.xor(r2), c1.xor(r3), c2.xor(r4), c3.xor(r0));
+        let t0 = |a: $lane| <$lane>::theta(a, c4, r1, d0);
+        let t1 = |a: $lane| <$lane>::theta(a, c0, r2, d1);
+        let t2 = |a: $lane| <$lane>::theta(a, c1, r3, d2);
+        let t3 = |a: $lane| <$lane>::theta(a, c2, r4, d3);
+        let t4 = |a: $lane| <$lane>::theta(a, c3, r0, d4);
+        // B[y, 2x+3y] = rotl(A[x, y] ^ D[x], r[x, y]), by destination plane: each `tx i r` is
+        // lane `i = x + 5y` of A through theta (`tx` for its column x), rotated left by `r`.
+        [
+            b_plane!($y $plane $per_plane, a, 0: t0 0 0, t1 6 44, t2 12 43, t3 18 21, t4 24 14),
+            b_plane!($y $plane $per_plane, a, 1: t3 3 28, t4 9 20, t0 10 3, t1 16 45, t2 22 61),
+            b_plane!($y $plane $per_plane, a, 2: t1 1 1, t2 7 6, t3 13 25, t4 19 8, t0 20 18),
+            b_plane!($y $plane $per_plane, a, 3: t4 4 27, t0 5 36, t1 11 10, t2 17 15, t3 23 56),
+            b_plane!($y $plane $per_plane, a, 4: t2 2 62, t3 8 55, t4 14 39, t0 15 41, t1 21 2),
+        ]
+    }};
+}
+
+/// One plane of `theta_rho_pi_planes!`: `$per_plane` with `$y` bound to the plane's index and
+/// `$plane` to its five lanes, each `tx i r` = `rotl(tx(a[i]), r)`.
+macro_rules! b_plane {
+    ($y:ident $plane:ident $per_plane:expr, $a:ident, $index:tt: $($t:ident $i:tt $r:tt),+) => {{
+        let ($y, $plane) = ($index, [$(b_plane!(@lane $a, $t $i $r)),+]);
+        $per_plane
+    }};
+    // Lane 0 is not rotated.
+    (@lane $a:ident, $t:ident $i:tt 0) => {
+        $t($a[$i])
+    };
+    (@lane $a:ident, $t:ident $i:tt $r:tt) => {
+        $t($a[$i]).rotl::<$r>()
+    };
+}
+
 /// The theta, rho and pi steps: returns the 25 lanes `B` that chi combines.
 ///
 /// These steps are linear over XOR: `theta_rho_pi(a ^ e) == theta_rho_pi(a) ^ theta_rho_pi(e)`,
@@ -126,52 +177,36 @@ fn column_parities<L: Lane>(a: &[L; 25]) -> [L; 5] {
 /// precomputed one in a single byte (see [`crate::pow`]).
 #[inline(always)]
 pub fn theta_rho_pi<L: Lane>(a: &[L; 25]) -> [L; 25] {
-    let [c0, c1, c2, c3, c4] = column_parities(a);
-    let (r0, r1, r2, r3, r4) = (
-        c0.rotl::<1>(),
-        c1.rotl::<1>(),
-        c2.rotl::<1>(),
-        c3.rotl::<1>(),
-        c4.rotl::<1>(),
-    );
-    // theta: A[x, y] ^ D[x] with D[x] = C[x-1] ^ rotl(C[x+1], 1).
-    let (d0, d1, d2, d3, d4) = (c4.xor(r1), c0.xor(r2), c1.xor(r3), c2.xor(r4), c3.xor(r0));
-    let t0 = |a: L| L::theta(a, c4, r1, d0);
-    let t1 = |a: L| L::theta(a, c0, r2, d1);
-    let t2 = |a: L| L::theta(a, c1, r3, d2);
-    let t3 = |a: L| L::theta(a, c2, r4, d3);
-    let t4 = |a: L| L::theta(a, c3, r0, d4);
-    // B[y, 2x+3y] = rotl(A[x, y] ^ D[x], r[x, y]), listed by destination.
+    flatten(theta_rho_pi_planes!(L, a, |_y, plane| plane))
+}
+
+/// Five planes of five lanes as one state, plane `y` at lanes `5y .. 5y + 5`.
+#[inline(always)]
+fn flatten<L: Copy>(planes: [[L; 5]; 5]) -> [L; 25] {
+    std::array::from_fn(|i| planes[i / 5][i % 5])
+}
+
+/// Chi and iota of plane `y` of `B`: its five new lanes, round constant `rc` on lane 0 of
+/// plane 0.
+#[inline(always)]
+fn chi_iota_plane<L: Lane>(y: usize, [b0, b1, b2, b3, b4]: [L; 5], rc: u64) -> [L; 5] {
+    let mut e0 = L::chi(b0, b1, b2);
+    if y == 0 {
+        e0 = e0.xor(L::splat(rc));
+    }
     [
-        t0(a[0]),
-        t1(a[6]).rotl::<44>(),
-        t2(a[12]).rotl::<43>(),
-        t3(a[18]).rotl::<21>(),
-        t4(a[24]).rotl::<14>(),
-        t3(a[3]).rotl::<28>(),
-        t4(a[9]).rotl::<20>(),
-        t0(a[10]).rotl::<3>(),
-        t1(a[16]).rotl::<45>(),
-        t2(a[22]).rotl::<61>(),
-        t1(a[1]).rotl::<1>(),
-        t2(a[7]).rotl::<6>(),
-        t3(a[13]).rotl::<25>(),
-        t4(a[19]).rotl::<8>(),
-        t0(a[20]).rotl::<18>(),
-        t4(a[4]).rotl::<27>(),
-        t0(a[5]).rotl::<36>(),
-        t1(a[11]).rotl::<10>(),
-        t2(a[17]).rotl::<15>(),
-        t3(a[23]).rotl::<56>(),
-        t2(a[2]).rotl::<62>(),
-        t3(a[8]).rotl::<55>(),
-        t4(a[14]).rotl::<39>(),
-        t0(a[15]).rotl::<41>(),
-        t1(a[21]).rotl::<2>(),
+        e0,
+        L::chi(b1, b2, b3),
+        L::chi(b2, b3, b4),
+        L::chi(b3, b4, b0),
+        L::chi(b4, b0, b1),
     ]
 }
 
 /// Chi and iota: the new state from the 25 lanes `B`.
+///
+/// Written out lane by lane rather than through [`chi_iota_plane`]: built from planes, LLVM
+/// schedules the search's first round differently (its assembly changes; `round`'s does not).
 #[inline(always)]
 fn chi_iota<L: Lane>(b: &[L; 25], rc: u64) -> [L; 25] {
     [
@@ -206,85 +241,12 @@ fn chi_iota<L: Lane>(b: &[L; 25], rc: u64) -> [L; 25] {
 /// One full round with round constant `rc`.
 ///
 /// Same result as `chi_iota(&theta_rho_pi(a), rc)`, but computed one output plane at a time
-/// (five `B` lanes, then their five chi outputs) so that few values are live at once: that
-/// keeps 16-register AVX2 from spilling more than it must.
+/// (five `B` lanes, then their five chi outputs) so that few values are live at once.
 #[inline(always)]
 fn round<L: Lane>(a: &mut [L; 25], rc: u64) {
-    let [c0, c1, c2, c3, c4] = column_parities(a);
-    let (r0, r1, r2, r3) = (
-        c0.rotl::<1>(),
-        c1.rotl::<1>(),
-        c2.rotl::<1>(),
-        c3.rotl::<1>(),
-    );
-    let r4 = c4.rotl::<1>();
-    // theta: A[x, y] ^ D[x] with D[x] = C[x-1] ^ rotl(C[x+1], 1).
-    let (d0, d1, d2, d3, d4) = (c4.xor(r1), c0.xor(r2), c1.xor(r3), c2.xor(r4), c3.xor(r0));
-    let t0 = |a: L| L::theta(a, c4, r1, d0);
-    let t1 = |a: L| L::theta(a, c0, r2, d1);
-    let t2 = |a: L| L::theta(a, c1, r3, d2);
-    let t3 = |a: L| L::theta(a, c2, r4, d3);
-    let t4 = |a: L| L::theta(a, c3, r0, d4);
-
-    let b0 = t0(a[0]);
-    let b1 = t1(a[6]).rotl::<44>();
-    let b2 = t2(a[12]).rotl::<43>();
-    let b3 = t3(a[18]).rotl::<21>();
-    let b4 = t4(a[24]).rotl::<14>();
-    let e0 = L::chi(b0, b1, b2).xor(L::splat(rc));
-    let e1 = L::chi(b1, b2, b3);
-    let e2 = L::chi(b2, b3, b4);
-    let e3 = L::chi(b3, b4, b0);
-    let e4 = L::chi(b4, b0, b1);
-
-    let b0 = t3(a[3]).rotl::<28>();
-    let b1 = t4(a[9]).rotl::<20>();
-    let b2 = t0(a[10]).rotl::<3>();
-    let b3 = t1(a[16]).rotl::<45>();
-    let b4 = t2(a[22]).rotl::<61>();
-    let e5 = L::chi(b0, b1, b2);
-    let e6 = L::chi(b1, b2, b3);
-    let e7 = L::chi(b2, b3, b4);
-    let e8 = L::chi(b3, b4, b0);
-    let e9 = L::chi(b4, b0, b1);
-
-    let b0 = t1(a[1]).rotl::<1>();
-    let b1 = t2(a[7]).rotl::<6>();
-    let b2 = t3(a[13]).rotl::<25>();
-    let b3 = t4(a[19]).rotl::<8>();
-    let b4 = t0(a[20]).rotl::<18>();
-    let e10 = L::chi(b0, b1, b2);
-    let e11 = L::chi(b1, b2, b3);
-    let e12 = L::chi(b2, b3, b4);
-    let e13 = L::chi(b3, b4, b0);
-    let e14 = L::chi(b4, b0, b1);
-
-    let b0 = t4(a[4]).rotl::<27>();
-    let b1 = t0(a[5]).rotl::<36>();
-    let b2 = t1(a[11]).rotl::<10>();
-    let b3 = t2(a[17]).rotl::<15>();
-    let b4 = t3(a[23]).rotl::<56>();
-    let e15 = L::chi(b0, b1, b2);
-    let e16 = L::chi(b1, b2, b3);
-    let e17 = L::chi(b2, b3, b4);
-    let e18 = L::chi(b3, b4, b0);
-    let e19 = L::chi(b4, b0, b1);
-
-    let b0 = t2(a[2]).rotl::<62>();
-    let b1 = t3(a[8]).rotl::<55>();
-    let b2 = t4(a[14]).rotl::<39>();
-    let b3 = t0(a[15]).rotl::<41>();
-    let b4 = t1(a[21]).rotl::<2>();
-    let e20 = L::chi(b0, b1, b2);
-    let e21 = L::chi(b1, b2, b3);
-    let e22 = L::chi(b2, b3, b4);
-    let e23 = L::chi(b3, b4, b0);
-    let e24 = L::chi(b4, b0, b1);
-
-    *a = [
-        e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13, e14, e15, e16, e17, e18, e19,
-        e20, e21, e22, e23, e24,
-    ];
+    *a = flatten(theta_rho_pi_planes!(L, a, |y, plane| chi_iota_plane(
+        y, plane, rc
+    )));
 }
 
 /// The last round (constant 23) computing only lane 7: theta's parities for every column, but
@@ -333,17 +295,9 @@ pub fn f1600<L: Lane>(a: &mut [L; 25]) {
 pub fn f1600_digest_from_theta<L: Lane>(b: &[L; 25]) -> [L; 8] {
     let mut a = chi_iota(b, ROUND_CONSTANTS[0]);
     rounds(&mut a, &ROUND_CONSTANTS[1..23]);
-    let b = theta_rho_pi(&a);
-    [
-        L::chi(b[0], b[1], b[2]).xor(L::splat(ROUND_CONSTANTS[23])),
-        L::chi(b[1], b[2], b[3]),
-        L::chi(b[2], b[3], b[4]),
-        L::chi(b[3], b[4], b[0]),
-        L::chi(b[4], b[0], b[1]),
-        L::chi(b[5], b[6], b[7]),
-        L::chi(b[6], b[7], b[8]),
-        L::chi(b[7], b[8], b[9]),
-    ]
+    // The other 17 lanes of the last round are never read: the compiler drops them.
+    let a = chi_iota(&theta_rho_pi(&a), ROUND_CONSTANTS[23]);
+    std::array::from_fn(|i| a[i])
 }
 
 /// SHA3-512 of a 64-byte message `d` (the outer hash of `sha3_512sq`), reduced to lane 7 of

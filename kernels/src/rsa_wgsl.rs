@@ -101,16 +101,13 @@
 mod generate;
 pub mod model;
 
+use std::sync::LazyLock;
+
 use bytemuck::{Pod, Zeroable};
 use num_bigint::BigUint;
 use num_traits::One as _;
 
 pub use generate::generate;
-
-/// The portable variant (13-bit limbs, `u32` accumulators).
-pub const RSA_U32: &str = include_str!("../wgsl/rsa_u32.wgsl");
-/// The `SHADER_INT64` variant (29-bit limbs, `u64` accumulators).
-pub const RSA_U64: &str = include_str!("../wgsl/rsa_u64.wgsl");
 
 /// Workgroup size the shaders declare by default (the `WORKGROUP_SIZE` override). It must be
 /// a multiple of every dispatch's `threads`.
@@ -143,12 +140,14 @@ impl Variant {
     /// Both variants.
     pub const ALL: [Self; 2] = [Self::U32, Self::U64];
 
-    /// The checked-in shader text of this variant.
+    /// The shader text of this variant: [`generate`]'s output, written once per process.
     #[must_use]
     pub fn source(self) -> &'static str {
+        static U32: LazyLock<String> = LazyLock::new(|| generate(Variant::U32));
+        static U64: LazyLock<String> = LazyLock::new(|| generate(Variant::U64));
         match self {
-            Self::U32 => RSA_U32,
-            Self::U64 => RSA_U64,
+            Self::U32 => &U32,
+            Self::U64 => &U64,
         }
     }
 
@@ -483,14 +482,12 @@ impl GpuKey {
     /// # Errors
     /// [`GpuKeyError::Even`], or [`GpuKeyError::Size`] outside 2..=4096 bits.
     pub fn from_modulus_be(variant: Variant, modulus: &[u8]) -> Result<Self, GpuKeyError> {
-        let n = BigUint::from_bytes_be(modulus);
-        let bits = usize::try_from(n.bits()).unwrap_or(usize::MAX);
-        if !(2..=MAX_MODULUS_BITS).contains(&bits) {
-            return Err(GpuKeyError::Size(bits));
-        }
-        if !n.bit(0) {
-            return Err(GpuKeyError::Even);
-        }
+        let (n, bits) = crate::mont::odd_modulus(
+            modulus,
+            MAX_MODULUS_BITS,
+            GpuKeyError::Size,
+            GpuKeyError::Even,
+        )?;
         let threads = variant.threads_for_bits(bits);
         let limbs = threads * u32::try_from(variant.slice_limbs()).unwrap_or(u32::MAX);
         let w = variant.limb_bits();

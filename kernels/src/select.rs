@@ -15,6 +15,8 @@ pub trait BackendKind: Copy + Eq + fmt::Debug + fmt::Display + Send + Sync + 'st
     const KINDS: &'static [Self];
     /// The kinds `auto` may choose, fastest first.
     const AUTO_ORDER: &'static [Self];
+    /// The engine's GPU kind, if it has one.
+    const GPU: Option<Self> = None;
 
     /// The name `--backend` takes.
     fn name(self) -> &'static str;
@@ -24,8 +26,23 @@ pub trait BackendKind: Copy + Eq + fmt::Debug + fmt::Display + Send + Sync + 'st
 
     /// Whether the kind runs on a GPU rather than on the CPU (what `devices` reports).
     fn is_gpu(self) -> bool {
-        false
+        Self::GPU == Some(self)
     }
+}
+
+/// Why a build without an engine's `gpu` feature runs no GPU backend.
+pub const NO_GPU_BUILD: &str = "this build has no GPU support (the gpu feature is off)";
+
+/// `impl Display` for an engine's [`BackendKind`] type: the name `--backend` takes.
+#[macro_export]
+macro_rules! display_backend_name {
+    ($kind:ty) => {
+        impl ::std::fmt::Display for $kind {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str($crate::select::BackendKind::name(*self))
+            }
+        }
+    };
 }
 
 /// A backend request: a specific kind, or the fastest this machine supports.
@@ -60,6 +77,17 @@ pub enum SelectError<K: BackendKind> {
         /// What is missing.
         reason: String,
     },
+}
+
+impl<K: BackendKind> SelectError<K> {
+    /// `kind` forced in a build without the `gpu` feature.
+    #[must_use]
+    pub fn no_gpu_build(kind: K) -> Self {
+        Self::Unsupported {
+            kind,
+            reason: NO_GPU_BUILD.to_owned(),
+        }
+    }
 }
 
 impl<K: BackendKind> FromStr for BackendChoice<K> {

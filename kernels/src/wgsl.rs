@@ -5,8 +5,9 @@
 //! - [`Variant::U32Pairs`]: each lane a `vec2<u32>` (low, high); portable to every adapter;
 //! - [`Variant::U64`]: native 64-bit lanes, for adapters with `SHADER_INT64`.
 //!
-//! The generated text is checked in (`kernels/wgsl/*.wgsl`, exported as [`SEARCH_U32`] and
-//! [`SEARCH_U64`]); a test regenerates it and compares, and validates both with naga.
+//! The text is generated once per process, on first use ([`Variant::source`]); the tests
+//! validate both variants with naga. To read a shader:
+//! `cargo run -p ixi-kernels --example dump_wgsl -- search-u32` (or `search-u64`).
 //!
 //! Per invocation: counter = base + global id; its varying bytes are XORed into the last
 //! block over the per-job midstate ([`SearchParams`]); one permutation gives the inner digest,
@@ -15,15 +16,11 @@
 //! is appended to the hit buffer; the host re-verifies every hit exactly on the CPU.
 
 use std::fmt::Write as _;
+use std::sync::LazyLock;
 
 use crate::keccak::ROUND_CONSTANTS;
 use crate::pow::{DeviceView, PreparedJob, Target};
 use crate::sponge::RATE_LANES;
-
-/// The portable variant (lanes as `vec2<u32>`).
-pub const SEARCH_U32: &str = include_str!("../wgsl/search_u32.wgsl");
-/// The native 64-bit variant.
-pub const SEARCH_U64: &str = include_str!("../wgsl/search_u64.wgsl");
 
 /// Workgroup size the shaders declare by default (an `override`, tuned per device).
 pub const DEFAULT_WORKGROUP_SIZE: u32 = 64;
@@ -38,12 +35,14 @@ pub enum Variant {
 }
 
 impl Variant {
-    /// The checked-in shader text of this variant.
+    /// The shader text of this variant: [`generate`]'s output, written once per process.
     #[must_use]
     pub fn source(self) -> &'static str {
+        static U32_PAIRS: LazyLock<String> = LazyLock::new(|| generate(Variant::U32Pairs));
+        static U64: LazyLock<String> = LazyLock::new(|| generate(Variant::U64));
         match self {
-            Self::U32Pairs => SEARCH_U32,
-            Self::U64 => SEARCH_U64,
+            Self::U32Pairs => &U32_PAIRS,
+            Self::U64 => &U64,
         }
     }
 

@@ -8,7 +8,10 @@
 )]
 
 use ixi_kernels::cpu::{CpuFeatures, skip_simd_test};
-use ixi_kernels::mont::{Modulus, PowBatch, PowKernel, from_limbs, to_limbs};
+use ixi_kernels::mont::{
+    Modulus, PowBatch, PowKernel, from_limbs, limbs_from_be_bytes_into, limbs_to_be_bytes_into,
+    to_limbs,
+};
 use num_bigint::BigUint;
 use rand::{Rng as _, RngCore as _};
 
@@ -116,9 +119,12 @@ fn byte_and_limb_conversions_agree_with_bigint() {
         let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
         let v = BigUint::from_bytes_be(&bytes);
         let limbs = ixi_kernels::mont::limbs_for_bits(len * 8);
-        let l = ixi_kernels::mont::limbs_from_be_bytes(&bytes, limbs);
+        let mut l = vec![0u64; limbs];
+        limbs_from_be_bytes_into(&bytes, &mut l);
         assert_eq!(l, to_limbs(&v, limbs));
-        assert_eq!(ixi_kernels::mont::limbs_to_be_bytes(&l, len), bytes);
+        let mut back = vec![0u8; len];
+        limbs_to_be_bytes_into(&l, &mut back);
+        assert_eq!(back, bytes);
     }
 }
 
@@ -133,10 +139,12 @@ fn random_byte_and_limb_conversions() {
         rng.fill_bytes(&mut bytes);
         let v = BigUint::from_bytes_be(&bytes);
         let limbs = rng.random_range(0..100);
-        let l = ixi_kernels::mont::limbs_from_be_bytes(&bytes, limbs);
+        let mut l = vec![0u64; limbs];
+        limbs_from_be_bytes_into(&bytes, &mut l);
         assert_eq!(l, to_limbs(&v, limbs), "len {len} limbs {limbs}");
         let out_len = rng.random_range(0..600);
-        let back = ixi_kernels::mont::limbs_to_be_bytes(&l, out_len);
+        let mut back = vec![0u8; out_len];
+        limbs_to_be_bytes_into(&l, &mut back);
         let kept = from_limbs(&l);
         let modulus = BigUint::from(1u8) << (8 * out_len);
         let mut want = (kept % modulus).to_bytes_be();

@@ -11,56 +11,23 @@
 use ixi_formats::difficulty::acceptance_bound;
 use ixi_formats::number::IxiNumber;
 use ixi_kernels::pow::{NonceLayout, PreparedJob, Target, search};
+use ixi_kernels::simd::SearchKernel;
 use ixi_kernels::sponge;
 use proptest::prelude::*;
 use sha3::{Digest, Sha3_512};
 
-fn plain(prefix: &[u8], nonce: &[u8]) -> [u8; 64] {
-    let inner = Sha3_512::new()
-        .chain_update(prefix)
-        .chain_update(nonce)
-        .finalize();
-    Sha3_512::digest(inner).into()
-}
+use crate::support::search::{check, search_case, target_of};
 
-/// A target that accepts every non-negative hash (minimum raw 1).
-fn easiest() -> Target {
-    Target::from_bound(&acceptance_bound(&IxiNumber::from_raw(1)).unwrap())
-}
-
-/// Every counter in the range, hashed on the plain path, with the hits the search must report.
-fn expected_hits(
-    prefix: &[u8],
-    layout: &NonceLayout,
-    target: &Target,
-    start: u64,
-    count: u64,
-) -> Vec<(u64, [u8; 64])> {
-    (start..start + count)
-        .filter(|&c| c <= layout.max_counter())
-        .map(|c| (c, plain(prefix, &layout.nonce_for(c))))
-        .filter(|(_, h)| target.accepts(h))
-        .collect()
-}
-
+/// The scalar kernel, i.e. [`search::<u64>`](ixi_kernels::pow::search), over the range
+/// against the plain path with the easiest target.
 fn check_range(prefix: &[u8], layout: &NonceLayout, start: u64, count: u64) {
-    let job = PreparedJob::new(prefix, layout);
-    let target = easiest();
-    let mut hits = Vec::new();
-    let done = search::<u64>(&job, &target, start, count, &mut hits);
-    let want = expected_hits(prefix, layout, &target, start, count);
-    let in_space = (start..start.saturating_add(count))
-        .take_while(|&c| c <= layout.max_counter())
-        .count() as u64;
-    assert_eq!(done, in_space, "attempts counted");
-    let got: Vec<_> = hits.iter().map(|h| (h.counter, h.hash)).collect();
-    assert_eq!(
-        got,
-        want,
-        "prefix {} bytes, nonce {} bytes, counter {} bytes, start {start}",
-        prefix.len(),
-        layout.nonce_len(),
-        layout.counter_len()
+    check(
+        SearchKernel::Scalar,
+        prefix,
+        layout,
+        &target_of(1),
+        start,
+        count,
     );
 }
 
@@ -74,16 +41,7 @@ proptest! {
     }
 
     #[test]
-    fn search_matches_plain_sha3(
-        prefix in proptest::collection::vec(any::<u8>(), 0..300),
-        template in proptest::collection::vec(any::<u8>(), 1..=64),
-        counter_len in 1usize..=8,
-        start in any::<u64>(),
-        count in 1u64..40,
-    ) {
-        let counter_len = counter_len.min(template.len());
-        let layout = NonceLayout::new(template, counter_len).unwrap();
-        let start = start & layout.max_counter();
+    fn search_matches_plain_sha3((prefix, layout, start, count) in search_case(0..300, 1..40)) {
         check_range(&prefix, &layout, start, count);
     }
 }
@@ -108,7 +66,7 @@ fn counter_space_end_is_respected() {
     check_range(&[1, 2, 3], &layout, 250, 100);
     let job = PreparedJob::new(&[1, 2, 3], &layout);
     let mut hits = Vec::new();
-    assert_eq!(search::<u64>(&job, &easiest(), 300, 5, &mut hits), 0);
+    assert_eq!(search::<u64>(&job, &target_of(1), 300, 5, &mut hits), 0);
     assert!(hits.is_empty());
 }
 

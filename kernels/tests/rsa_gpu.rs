@@ -17,8 +17,6 @@
     clippy::cast_possible_truncation
 )]
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -26,6 +24,8 @@ use ixi_gpu::Device;
 use ixi_kernels::rsa_wgsl::{DEFAULT_WORKGROUP_SIZE, GpuItem, GpuKey, GpuParams, Variant, Verdict};
 use num_bigint::BigUint;
 use rand::Rng as _;
+
+use crate::support;
 
 /// Longest a batch may take on lavapipe before the test calls the device stalled.
 const WATCHDOG: Duration = Duration::from_secs(300);
@@ -74,21 +74,12 @@ fn gpus_or_skip(test: &str) -> Option<Vec<Gpu>> {
 
 impl Gpu {
     fn new(adapter: &wgpu::Adapter, variant: Variant) -> Self {
-        let features = if variant.needs_int64() {
-            wgpu::Features::SHADER_INT64
-        } else {
-            wgpu::Features::empty()
-        };
+        let features = ixi_gpu::int64_features(variant.needs_int64());
         let device = Device::open(adapter, features, "ixi rsa test").unwrap();
         let started = Instant::now();
         let pipeline = |entry: &'static str| {
             device
-                .compute_pipeline(
-                    entry,
-                    variant.source(),
-                    entry,
-                    &[("WORKGROUP_SIZE", f64::from(DEFAULT_WORKGROUP_SIZE))],
-                )
+                .compute_pipeline(entry, variant.source(), entry, DEFAULT_WORKGROUP_SIZE)
                 .unwrap_or_else(|e| panic!("{variant:?}: {e}"))
         };
         let (verify, exponentiate) = (pipeline("verify"), pipeline("exponentiate"));

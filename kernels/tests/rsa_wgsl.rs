@@ -1,7 +1,7 @@
-//! The WGSL RSA kernel without a GPU: the checked-in text is the generator's, naga validates
-//! both variants with exactly the capabilities the host requests, the per-key constants agree
-//! with `num-bigint`, and the CPU model of the shader's arithmetic agrees with
-//! `BigUint::modpow` and with the PKCS#1 encoding built by hand.
+//! The WGSL RSA kernel without a GPU: naga validates both generated variants with exactly the
+//! capabilities the host requests, the per-key constants agree with `num-bigint`, and the CPU
+//! model of the shader's arithmetic agrees with `BigUint::modpow` and with the PKCS#1 encoding
+//! built by hand.
 
 // Test code: a failed expectation is a panic by design.
 #![allow(
@@ -11,50 +11,14 @@
     clippy::cast_possible_truncation
 )]
 
-use ixi_kernels::rsa_wgsl::{self, Variant};
-use naga::valid::{Capabilities, ValidationFlags, Validator};
-
-const FILES: [(Variant, &str); 2] = [
-    (Variant::U32, "rsa_u32.wgsl"),
-    (Variant::U64, "rsa_u64.wgsl"),
-];
-
-#[test]
-fn checked_in_shaders_are_the_generators_output() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wgsl");
-    if std::env::var_os("IXI_REGENERATE_WGSL").is_some() {
-        for (variant, file) in FILES {
-            std::fs::write(dir.join(file), rsa_wgsl::generate(variant)).unwrap();
-        }
-    }
-    for (variant, file) in FILES {
-        let generated = rsa_wgsl::generate(variant);
-        let path = dir.join(file);
-        let checked_in = std::fs::read_to_string(&path).unwrap();
-        assert!(
-            checked_in == generated && variant.source() == generated,
-            "{} differs from the generator; run IXI_REGENERATE_WGSL=1 cargo test -p ixi-kernels --test rsa_wgsl",
-            path.display()
-        );
-    }
-}
-
-mod support;
-
 use ixi_kernels::rsa_wgsl::{
-    GpuInputError, GpuItem, GpuKey, GpuKeyError, GpuParams, Verdict, model,
+    self, GpuInputError, GpuItem, GpuKey, GpuKeyError, GpuParams, Variant, Verdict, model,
 };
+use naga::valid::Capabilities;
 use num_bigint::BigUint;
 use rand::Rng as _;
-use support::Case;
 
-fn validate(source: &str, caps: Capabilities) -> Result<naga::Module, String> {
-    let module = naga::front::wgsl::parse_str(source).map_err(|e| e.emit_to_string(source))?;
-    Validator::new(ValidationFlags::all(), caps)
-        .validate(&module)
-        .map_err(|e| format!("{e:?}"))?;
-    Ok(module)
-}
+use crate::support::{self, Case, validate};
 
 /// What the host requests for a variant: nothing for `U32`, `SHADER_INT64` for `U64`.
 fn requested(variant: Variant) -> Capabilities {

@@ -7,14 +7,13 @@
     clippy::cast_possible_truncation
 )]
 
-use ixi_formats::difficulty::acceptance_bound;
-use ixi_formats::number::IxiNumber;
 use ixi_kernels::cpu::{CpuFeatures, skip_simd_test};
 use ixi_kernels::pow::{NonceLayout, PreparedJob, Target};
 use ixi_kernels::simd::SearchKernel;
 use proptest::prelude::*;
 use rand::{Rng as _, RngCore as _};
-use sha3::{Digest, Sha3_512};
+
+use crate::support::search::{check, plain, search_case, target_of};
 
 /// Every kernel variant this machine runs; the missing features are named as skipped (a
 /// failure under `REQUIRE_SIMD=1`).
@@ -30,51 +29,6 @@ fn kernels() -> Vec<SearchKernel> {
         skip_simd_test("AVX-512VL search kernel (avx512-ymm)", "AVX-512VL");
     }
     SearchKernel::all(&f)
-}
-
-fn plain(prefix: &[u8], nonce: &[u8]) -> [u8; 64] {
-    let inner = Sha3_512::new()
-        .chain_update(prefix)
-        .chain_update(nonce)
-        .finalize();
-    Sha3_512::digest(inner).into()
-}
-
-fn target_of(raw: u64) -> Target {
-    Target::from_bound(&acceptance_bound(&IxiNumber::from_raw(raw)).unwrap())
-}
-
-/// Runs `kernel` over the range and compares with the plain path, hit for hit.
-fn check(
-    kernel: SearchKernel,
-    prefix: &[u8],
-    layout: &NonceLayout,
-    target: &Target,
-    start: u64,
-    count: u64,
-) {
-    let job = PreparedJob::new(prefix, layout);
-    let mut hits = Vec::new();
-    let done = kernel.search(&job, target, start, count, &mut hits);
-    let in_space: Vec<u64> = (0..count)
-        .map_while(|i| start.checked_add(i))
-        .take_while(|&c| c <= layout.max_counter())
-        .collect();
-    assert_eq!(done, in_space.len() as u64, "{kernel:?}: attempts");
-    let want: Vec<(u64, [u8; 64])> = in_space
-        .iter()
-        .map(|&c| (c, plain(prefix, &layout.nonce_for(c))))
-        .filter(|(_, h)| target.accepts(h))
-        .collect();
-    let got: Vec<(u64, [u8; 64])> = hits.iter().map(|h| (h.counter, h.hash)).collect();
-    assert_eq!(
-        got,
-        want,
-        "{kernel:?}: prefix {} nonce {} counter {} start {start} count {count}",
-        prefix.len(),
-        layout.nonce_len(),
-        layout.counter_len()
-    );
 }
 
 /// Keccak-f\[1600\] of every variant against RustCrypto's `keccak::f1600`, on three vectors
@@ -107,16 +61,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
-    fn search_matches_plain_sha3(
-        prefix in proptest::collection::vec(any::<u8>(), 1..300),
-        template in proptest::collection::vec(any::<u8>(), 1..=64),
-        counter_len in 1usize..=8,
-        start in any::<u64>(),
-        count in 1u64..50,
-    ) {
-        let counter_len = counter_len.min(template.len());
-        let layout = NonceLayout::new(template, counter_len).unwrap();
-        let start = start & layout.max_counter();
+    fn search_matches_plain_sha3((prefix, layout, start, count) in search_case(1..300, 1..50)) {
         for kernel in kernels() {
             check(kernel, &prefix, &layout, &target_of(1), start, count);
         }

@@ -1,75 +1,40 @@
-//! The WGSL search kernels: the checked-in text is what the generator writes, and naga
-//! validates both variants with the capabilities the miner requests (no GPU needed).
+//! The WGSL search kernels: naga validates both generated variants with the capabilities the
+//! miner requests (no GPU needed), and their structure and uniform layout are as the host
+//! expects.
 
 // Test code: a failed expectation is a panic by design.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ixi_kernels::wgsl::{self, Variant};
-use naga::valid::{Capabilities, ValidationFlags, Validator};
+use naga::valid::Capabilities;
 
-const VARIANTS: [(Variant, &str); 2] = [
-    (Variant::U32Pairs, "search_u32.wgsl"),
-    (Variant::U64, "search_u64.wgsl"),
-];
+use crate::support::validate;
 
-#[test]
-fn checked_in_shaders_are_the_generators_output() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("wgsl");
-    if std::env::var_os("IXI_REGENERATE_WGSL").is_some() {
-        for (variant, file) in VARIANTS {
-            std::fs::write(dir.join(file), wgsl::generate(variant)).unwrap();
-        }
+/// What the miner requests for a variant: nothing for the portable one, `SHADER_INT64` for `U64`.
+fn requested(variant: Variant) -> Capabilities {
+    match variant {
+        Variant::U32Pairs => Capabilities::empty(),
+        Variant::U64 => Capabilities::SHADER_INT64,
     }
-    for (variant, file) in VARIANTS {
-        let generated = wgsl::generate(variant);
-        let path = dir.join(file);
-        let checked_in = std::fs::read_to_string(&path).unwrap();
-        assert!(
-            checked_in == generated && variant.source() == generated,
-            "{} differs from the generator; run IXI_REGENERATE_WGSL=1 cargo test -p ixi-kernels --test wgsl",
-            path.display()
-        );
-    }
-    let files = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .file_name()
-                .and_then(|x| x.to_str())
-                .is_some_and(|x| x.starts_with("search_") && x.ends_with(".wgsl"))
-        })
-        .count();
-    assert_eq!(
-        files,
-        VARIANTS.len(),
-        "every search WGSL file is a generated variant"
-    );
 }
 
-fn validate(source: &str, caps: Capabilities) -> Result<(), String> {
-    let module = naga::front::wgsl::parse_str(source).map_err(|e| e.emit_to_string(source))?;
-    Validator::new(ValidationFlags::all(), caps)
-        .validate(&module)
-        .map(|_| ())
-        .map_err(|e| format!("{e:?}"))
-}
+const VARIANTS: [Variant; 2] = [Variant::U32Pairs, Variant::U64];
 
 #[test]
 fn naga_validates_both_variants_with_the_capabilities_requested() {
-    validate(wgsl::SEARCH_U32, Capabilities::empty()).expect("the portable variant needs nothing");
-    validate(wgsl::SEARCH_U64, Capabilities::SHADER_INT64)
+    validate(Variant::U32Pairs.source(), Capabilities::empty())
+        .expect("the portable variant needs nothing");
+    validate(Variant::U64.source(), Capabilities::SHADER_INT64)
         .expect("the u64 variant needs SHADER_INT64");
     assert!(
-        validate(wgsl::SEARCH_U64, Capabilities::empty()).is_err(),
+        validate(Variant::U64.source(), Capabilities::empty()).is_err(),
         "the u64 variant must not pass without SHADER_INT64"
     );
 }
 
 #[test]
 fn the_kernel_is_unrolled_without_dynamic_indexing() {
-    for (variant, _) in VARIANTS {
+    for variant in VARIANTS {
         let source = variant.source();
         let keccak = &source[source.find("fn keccak_f").unwrap()
             ..source
@@ -87,8 +52,8 @@ fn the_kernel_is_unrolled_without_dynamic_indexing() {
 
 #[test]
 fn the_uniform_struct_mirrors_the_shaders_params_member_by_member() {
-    for (variant, _) in VARIANTS {
-        let module = naga::front::wgsl::parse_str(variant.source()).unwrap();
+    for variant in VARIANTS {
+        let module = validate(variant.source(), requested(variant)).unwrap();
         let (_, params) = module
             .types
             .iter()

@@ -89,14 +89,6 @@ pub fn to_limbs(value: &BigUint, limbs: usize) -> Vec<u64> {
     out
 }
 
-/// A big-endian byte string as exactly `limbs` 52-bit limbs (higher bits dropped).
-#[must_use]
-pub fn limbs_from_be_bytes(bytes: &[u8], limbs: usize) -> Vec<u64> {
-    let mut out = vec![0u64; limbs];
-    limbs_from_be_bytes_into(bytes, &mut out);
-    out
-}
-
 /// A big-endian byte string as exactly `out.len()` 52-bit limbs (higher bits dropped), written
 /// into `out`.
 pub fn limbs_from_be_bytes_into(bytes: &[u8], out: &mut [u64]) {
@@ -120,14 +112,6 @@ pub fn limbs_from_be_bytes_into(bytes: &[u8], out: &mut [u64]) {
         };
         *limb = (word >> shift) & LIMB_MASK;
     }
-}
-
-/// Normalized 52-bit `limbs` as `len` big-endian bytes (higher bits dropped).
-#[must_use]
-pub fn limbs_to_be_bytes(limbs: &[u64], len: usize) -> Vec<u8> {
-    let mut out = vec![0u8; len];
-    limbs_to_be_bytes_into(limbs, &mut out);
-    out
 }
 
 /// Normalized 52-bit `limbs` as `out.len()` big-endian bytes (higher bits dropped), written into
@@ -155,6 +139,25 @@ pub fn limbs_to_be_bytes_into(limbs: &[u64], out: &mut [u8]) {
     }
 }
 
+/// A modulus given big-endian (leading zeros allowed) and its bit length, if it is odd and of
+/// 2..=`max_bits` bits; else the caller's error, `size(bits)` or `even`.
+pub(crate) fn odd_modulus<E>(
+    be: &[u8],
+    max_bits: usize,
+    size: impl FnOnce(usize) -> E,
+    even: E,
+) -> Result<(BigUint, usize), E> {
+    let n = BigUint::from_bytes_be(be);
+    let bits = usize::try_from(n.bits()).unwrap_or(usize::MAX);
+    if !(2..=max_bits).contains(&bits) {
+        return Err(size(bits));
+    }
+    if !n.bit(0) {
+        return Err(even);
+    }
+    Ok((n, bits))
+}
+
 /// The value of 52-bit `limbs` (each below 2^52).
 #[must_use]
 pub fn from_limbs(limbs: &[u64]) -> BigUint {
@@ -169,14 +172,7 @@ impl Modulus {
     /// # Errors
     /// [`ModulusError::Even`], or [`ModulusError::Size`] outside 2..=8192 bits.
     pub fn from_be_bytes(n: &[u8]) -> Result<Self, ModulusError> {
-        let n = BigUint::from_bytes_be(n);
-        let bits = usize::try_from(n.bits()).unwrap_or(usize::MAX);
-        if !(2..=MAX_MODULUS_BITS).contains(&bits) {
-            return Err(ModulusError::Size(bits));
-        }
-        if !n.bit(0) {
-            return Err(ModulusError::Even);
-        }
+        let (n, bits) = odd_modulus(n, MAX_MODULUS_BITS, ModulusError::Size, ModulusError::Even)?;
         let limbs = limbs_for_bits(bits);
         // -n^-1 mod 2^52 by Newton iteration: x <- x(2 - n x) doubles the correct bits.
         let n0 = n.to_u64_digits()[0];

@@ -125,15 +125,14 @@ fn header(w: &mut String, s: &Syntax) {
          // -n^-1 mod 2^LIMB_BITS.\n\
          var<private> inv: u32;\n\
          // This invocation's limbs of the operand b (and of each product's result), of n.\n{}\n{}\n",
-        (0..d)
-            .map(|k| format!("var<private> b{k}: u32;"))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        (0..d)
-            .map(|k| format!("var<private> m{k}: u32;"))
-            .collect::<Vec<_>>()
-            .join("\n"),
+        lines(0..d, |k| format!("var<private> b{k}: u32;")),
+        lines(0..d, |k| format!("var<private> m{k}: u32;")),
     );
+}
+
+/// One line per limb index in `limbs`, joined by newlines.
+fn lines(limbs: std::ops::Range<usize>, line: impl Fn(usize) -> String) -> String {
+    limbs.map(line).collect::<Vec<_>>().join("\n")
 }
 
 /// Limb extraction, loads and stores of slices.
@@ -151,36 +150,36 @@ fn helpers(w: &mut String, s: &Syntax) {
          fn modulus_limb(key: u32, m: u32) -> u32 {{\n    let bit = m * LIMB_BITS;\n    return funnel(modulus_word(key, bit / 32u), modulus_word(key, bit / 32u + 1u), bit % 32u);\n}}\n\n\
          fn rr_limb(key: u32, m: u32) -> u32 {{\n    let bit = m * LIMB_BITS;\n    return funnel(rr_word(key, bit / 32u), rr_word(key, bit / 32u + 1u), bit % 32u);\n}}\n"
     );
-    let body = |f: &dyn Fn(usize) -> String| (0..d).map(f).collect::<Vec<_>>().join("\n");
     let _ = writeln!(
         w,
         "// This invocation's limbs of R^2 mod n (into b) and of n (into m).\n\
          fn load_key(key: u32) {{\n    let first = lane * SLICE;\n{}\n{}\n}}\n",
-        body(&|k| format!("    b{k} = rr_limb(key, first + {k}u);")),
-        body(&|k| format!("    m{k} = modulus_limb(key, first + {k}u);")),
+        lines(0..d, |k| format!("    b{k} = rr_limb(key, first + {k}u);")),
+        lines(0..d, |k| format!(
+            "    m{k} = modulus_limb(key, first + {k}u);"
+        )),
     );
     let _ = writeln!(
         w,
         "fn store_operand(region: u32) {{\n    let at = region + invocation * SLICE;\n{}\n}}\n",
-        body(&|k| format!("    operand[at + {k}u] = b{k};")),
+        lines(0..d, |k| format!("    operand[at + {k}u] = b{k};")),
     );
     let _ = writeln!(
         w,
         "fn store_modulus(region: u32) {{\n    let at = region + invocation * SLICE;\n{}\n}}\n",
-        body(&|k| format!("    operand[at + {k}u] = m{k};")),
+        lines(0..d, |k| format!("    operand[at + {k}u] = m{k};")),
     );
     let _ = writeln!(
         w,
         "fn store_signature(region: u32, base: u32) {{\n    let at = region + invocation * SLICE;\n    let first = lane * SLICE;\n{}\n}}\n",
-        body(&|k| format!("    operand[at + {k}u] = signature_limb(base, first + {k}u);")),
+        lines(0..d, |k| format!(
+            "    operand[at + {k}u] = signature_limb(base, first + {k}u);"
+        )),
     );
     let _ = writeln!(
         w,
         "fn set_one() {{\n    b0 = select(0u, 1u, lane == 0u);\n{}\n}}\n",
-        (1..d)
-            .map(|k| format!("    b{k} = 0u;"))
-            .collect::<Vec<_>>()
-            .join("\n"),
+        lines(1..d, |k| format!("    b{k} = 0u;")),
     );
 }
 

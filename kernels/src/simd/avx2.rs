@@ -74,25 +74,11 @@ impl Lane for Avx2Lane {
 }
 
 impl SearchLane for Avx2Lane {
-    #[inline(always)]
-    fn from_lanes(values: &[u64]) -> Self {
-        assert!(values.len() >= 4);
-        // SAFETY: see the impl comment; the assert keeps the 32-byte unaligned load in bounds.
-        Self(unsafe { _mm256_loadu_si256(values.as_ptr().cast()) })
-    }
-
-    #[inline(always)]
-    fn store(self, out: &mut [u64]) {
-        assert!(out.len() >= 4);
-        // SAFETY: see the impl comment; the assert keeps the 32-byte unaligned store in bounds.
-        unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), self.0) }
-    }
-
-    #[inline(always)]
-    fn add(self, other: Self) -> Self {
-        // SAFETY: see the impl comment.
-        Self(unsafe { _mm256_add_epi64(self.0, other.0) })
-    }
+    super::vector_io!(
+        load: _mm256_loadu_si256,
+        store: _mm256_storeu_si256,
+        add: _mm256_add_epi64
+    );
 
     #[inline(always)]
     fn le_mask(self, bound: u64) -> u64 {

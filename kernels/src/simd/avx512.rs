@@ -35,33 +35,12 @@ impl<const EXPLICIT_D: bool> Lane for Avx512Lane<EXPLICIT_D> {
     const LANES: usize = 8;
     const TWO_ROUNDS_PER_ITERATION: bool = EXPLICIT_D;
 
-    #[inline(always)]
-    fn splat(value: u64) -> Self {
-        // Bit-for-bit reinterpretation of the lane value.
-        #[expect(clippy::cast_possible_wrap, reason = "bit pattern, not a number")]
-        let v = value as i64;
-        // SAFETY: see the impl comment: AVX-512F is enabled wherever this runs.
-        Self(unsafe { _mm512_set1_epi64(v) })
-    }
-
-    #[inline(always)]
-    fn xor(self, other: Self) -> Self {
-        // SAFETY: see the impl comment.
-        Self(unsafe { _mm512_xor_si512(self.0, other.0) })
-    }
-
-    #[inline(always)]
-    fn rotl<const N: i32>(self) -> Self {
-        // SAFETY: see the impl comment.
-        Self(unsafe { _mm512_rol_epi64::<N>(self.0) })
-    }
-
-    #[inline(always)]
-    fn chi(a: Self, b: Self, c: Self) -> Self {
-        // 0xD2 is the truth table of a ^ (!b & c).
-        // SAFETY: see the impl comment.
-        Self(unsafe { _mm512_ternarylogic_epi64::<0xD2>(a.0, b.0, c.0) })
-    }
+    super::ternary_logic_ops!(
+        set1: _mm512_set1_epi64,
+        xor: _mm512_xor_si512,
+        rol: _mm512_rol_epi64,
+        ternary: _mm512_ternarylogic_epi64
+    );
 
     #[inline(always)]
     fn theta(a: Self, c_left: Self, r_right: Self, d: Self) -> Self {
@@ -73,45 +52,15 @@ impl<const EXPLICIT_D: bool> Lane for Avx512Lane<EXPLICIT_D> {
             Self(unsafe { _mm512_ternarylogic_epi64::<0x96>(a.0, c_left.0, r_right.0) })
         }
     }
-
-    #[inline(always)]
-    fn xor5(a: Self, b: Self, c: Self, d: Self, e: Self) -> Self {
-        // 0x96 is the truth table of a ^ b ^ c.
-        // SAFETY: see the impl comment.
-        unsafe {
-            let abc = _mm512_ternarylogic_epi64::<0x96>(a.0, b.0, c.0);
-            Self(_mm512_ternarylogic_epi64::<0x96>(abc, d.0, e.0))
-        }
-    }
 }
 
 impl<const EXPLICIT_D: bool> SearchLane for Avx512Lane<EXPLICIT_D> {
-    #[inline(always)]
-    fn from_lanes(values: &[u64]) -> Self {
-        assert!(values.len() >= 8);
-        // SAFETY: see the impl comment; the assert keeps the 64-byte unaligned load in bounds.
-        Self(unsafe { _mm512_loadu_si512(values.as_ptr().cast()) })
-    }
-
-    #[inline(always)]
-    fn store(self, out: &mut [u64]) {
-        assert!(out.len() >= 8);
-        // SAFETY: see the impl comment; the assert keeps the 64-byte unaligned store in bounds.
-        unsafe { _mm512_storeu_si512(out.as_mut_ptr().cast(), self.0) }
-    }
-
-    #[inline(always)]
-    fn add(self, other: Self) -> Self {
-        // SAFETY: see the impl comment.
-        Self(unsafe { _mm512_add_epi64(self.0, other.0) })
-    }
-
-    #[inline(always)]
-    fn le_mask(self, bound: u64) -> u64 {
-        let bound = Self::splat(bound);
-        // SAFETY: see the impl comment.
-        u64::from(unsafe { _mm512_cmple_epu64_mask(self.0, bound.0) })
-    }
+    super::vector_io!(
+        load: _mm512_loadu_si512,
+        store: _mm512_storeu_si512,
+        add: _mm512_add_epi64,
+        cmple: _mm512_cmple_epu64_mask
+    );
 }
 
 super::token_entry_points!(

@@ -32,33 +32,12 @@ struct YmmLane(__m256i);
 impl Lane for YmmLane {
     const LANES: usize = 4;
 
-    #[inline(always)]
-    fn splat(value: u64) -> Self {
-        // Bit-for-bit reinterpretation of the lane value.
-        #[expect(clippy::cast_possible_wrap, reason = "bit pattern, not a number")]
-        let v = value as i64;
-        // SAFETY: see the impl comment.
-        Self(unsafe { _mm256_set1_epi64x(v) })
-    }
-
-    #[inline(always)]
-    fn xor(self, other: Self) -> Self {
-        // SAFETY: see the impl comment.
-        Self(unsafe { _mm256_xor_si256(self.0, other.0) })
-    }
-
-    #[inline(always)]
-    fn rotl<const N: i32>(self) -> Self {
-        // SAFETY: see the impl comment.
-        Self(unsafe { _mm256_rol_epi64::<N>(self.0) })
-    }
-
-    #[inline(always)]
-    fn chi(a: Self, b: Self, c: Self) -> Self {
-        // 0xD2 is the truth table of a ^ (!b & c).
-        // SAFETY: see the impl comment.
-        Self(unsafe { _mm256_ternarylogic_epi64::<0xD2>(a.0, b.0, c.0) })
-    }
+    super::ternary_logic_ops!(
+        set1: _mm256_set1_epi64x,
+        xor: _mm256_xor_si256,
+        rol: _mm256_rol_epi64,
+        ternary: _mm256_ternarylogic_epi64
+    );
 
     #[inline(always)]
     fn theta(a: Self, c_left: Self, r_right: Self, _d: Self) -> Self {
@@ -66,45 +45,15 @@ impl Lane for YmmLane {
         // SAFETY: see the impl comment.
         Self(unsafe { _mm256_ternarylogic_epi64::<0x96>(a.0, c_left.0, r_right.0) })
     }
-
-    #[inline(always)]
-    fn xor5(a: Self, b: Self, c: Self, d: Self, e: Self) -> Self {
-        // 0x96 is the truth table of a ^ b ^ c.
-        // SAFETY: see the impl comment.
-        unsafe {
-            let abc = _mm256_ternarylogic_epi64::<0x96>(a.0, b.0, c.0);
-            Self(_mm256_ternarylogic_epi64::<0x96>(abc, d.0, e.0))
-        }
-    }
 }
 
 impl SearchLane for YmmLane {
-    #[inline(always)]
-    fn from_lanes(values: &[u64]) -> Self {
-        assert!(values.len() >= 4);
-        // SAFETY: see the impl comment; the assert keeps the 32-byte unaligned load in bounds.
-        Self(unsafe { _mm256_loadu_si256(values.as_ptr().cast()) })
-    }
-
-    #[inline(always)]
-    fn store(self, out: &mut [u64]) {
-        assert!(out.len() >= 4);
-        // SAFETY: see the impl comment; the assert keeps the 32-byte unaligned store in bounds.
-        unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), self.0) }
-    }
-
-    #[inline(always)]
-    fn add(self, other: Self) -> Self {
-        // SAFETY: see the impl comment.
-        Self(unsafe { _mm256_add_epi64(self.0, other.0) })
-    }
-
-    #[inline(always)]
-    fn le_mask(self, bound: u64) -> u64 {
-        let bound = Self::splat(bound);
-        // SAFETY: see the impl comment.
-        u64::from(unsafe { _mm256_cmple_epu64_mask(self.0, bound.0) })
-    }
+    super::vector_io!(
+        load: _mm256_loadu_si256,
+        store: _mm256_storeu_si256,
+        add: _mm256_add_epi64,
+        cmple: _mm256_cmple_epu64_mask
+    );
 }
 
 super::token_entry_points!(

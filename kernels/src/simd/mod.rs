@@ -24,44 +24,129 @@ macro_rules! token_entry_points {
             #[allow(clippy::wildcard_imports, reason = "the parent's private lane type")]
             use super::*;
 
+            crate::simd::token_entry_points!(
+                @gated $token, $feature, crate::pow::search::<$lane>,
+                /// The search with this lane type; see [`crate::pow::search`].
+                search(
+                    job: &crate::pow::PreparedJob,
+                    target: &crate::pow::Target,
+                    start: u64,
+                    count: u64,
+                    hits: &mut Vec<crate::pow::Hit>,
+                ) -> u64
+            );
+
+            crate::simd::token_entry_points!(
+                @gated $token, $feature, crate::simd::permute_with::<$lane>,
+                /// Keccak-f\[1600\] on groups of states with this lane type.
+                permute(states: &mut [[u64; 25]],) -> ()
+            );
+        }
+    };
+    // `$name`, taking the token, runs `$generic` compiled with `$feature`.
+    (
+        @gated $token:ty, $feature:literal, $generic:path,
+        #[doc = $doc:literal]
+        $name:ident($($arg:ident: $ty:ty,)+) -> $ret:ty
+    ) => {
+        #[doc = $doc]
+        pub(in crate::simd) fn $name(_token: $token, $($arg: $ty),+) -> $ret {
             #[target_feature(enable = $feature)]
-            fn search_impl(
-                job: &crate::pow::PreparedJob,
-                target: &crate::pow::Target,
-                start: u64,
-                count: u64,
-                hits: &mut Vec<crate::pow::Hit>,
-            ) -> u64 {
-                crate::pow::search::<$lane>(job, target, start, count, hits)
+            fn gated($($arg: $ty),+) -> $ret {
+                $generic($($arg),+)
             }
-
-            #[target_feature(enable = $feature)]
-            fn permute_impl(states: &mut [[u64; 25]]) {
-                crate::simd::permute_with::<$lane>(states);
-            }
-
-            /// The search with this lane type; see [`crate::pow::search`].
-            pub(in crate::simd) fn search(
-                _token: $token,
-                job: &crate::pow::PreparedJob,
-                target: &crate::pow::Target,
-                start: u64,
-                count: u64,
-                hits: &mut Vec<crate::pow::Hit>,
-            ) -> u64 {
-                // SAFETY: the token exists only when runtime detection found the feature.
-                unsafe { search_impl(job, target, start, count, hits) }
-            }
-
-            /// Keccak-f\[1600\] on groups of states with this lane type.
-            pub(in crate::simd) fn permute(_token: $token, states: &mut [[u64; 25]]) {
-                // SAFETY: the token exists only when runtime detection found the feature.
-                unsafe { permute_impl(states) }
-            }
+            // SAFETY: the token exists only when runtime detection found the feature.
+            unsafe { gated($($arg),+) }
         }
     };
 }
 use token_entry_points;
+
+/// The [`SearchLane`] loads, stores and additions of a vector lane type from its intrinsics:
+/// `$load`/`$store` unaligned, `$add` on 64-bit elements; with `$cmple` (AVX-512's unsigned
+/// compare into a mask) also `le_mask`. Expands inside the lane type's `impl SearchLane`, whose
+/// SAFETY comment covers these blocks: the lane type only exists inside functions compiled with
+/// the features its intrinsics need.
+macro_rules! vector_io {
+    (load: $load:ident, store: $store:ident, add: $add:ident $(, cmple: $cmple:ident)?) => {
+        #[inline(always)]
+        fn from_lanes(values: &[u64]) -> Self {
+            assert!(values.len() >= <Self as crate::keccak::Lane>::LANES);
+            // SAFETY: see the impl comment; the assert keeps the unaligned load in bounds.
+            Self(unsafe { $load(values.as_ptr().cast()) })
+        }
+
+        #[inline(always)]
+        fn store(self, out: &mut [u64]) {
+            assert!(out.len() >= <Self as crate::keccak::Lane>::LANES);
+            // SAFETY: see the impl comment; the assert keeps the unaligned store in bounds.
+            unsafe { $store(out.as_mut_ptr().cast(), self.0) }
+        }
+
+        #[inline(always)]
+        fn add(self, other: Self) -> Self {
+            // SAFETY: see the impl comment.
+            Self(unsafe { $add(self.0, other.0) })
+        }
+
+        $(
+            #[inline(always)]
+            fn le_mask(self, bound: u64) -> u64 {
+                let bound = <Self as crate::keccak::Lane>::splat(bound);
+                // SAFETY: see the impl comment.
+                u64::from(unsafe { $cmple(self.0, bound.0) })
+            }
+        )?
+    };
+}
+use vector_io;
+
+/// The [`Lane`](crate::keccak::Lane) operations that AVX-512 (on 512- or 256-bit registers)
+/// spells alike, from its intrinsics: `$set1` broadcast, `$xor`, `$rol` rotate, `$ternary`
+/// three-input logic for chi and the column parities. Expands inside the lane type's
+/// `impl Lane`, whose SAFETY comment covers these blocks.
+macro_rules! ternary_logic_ops {
+    (set1: $set1:ident, xor: $xor:ident, rol: $rol:ident, ternary: $ternary:ident) => {
+        #[inline(always)]
+        fn splat(value: u64) -> Self {
+            // Bit-for-bit reinterpretation of the lane value.
+            #[expect(clippy::cast_possible_wrap, reason = "bit pattern, not a number")]
+            let v = value as i64;
+            // SAFETY: see the impl comment.
+            Self(unsafe { $set1(v) })
+        }
+
+        #[inline(always)]
+        fn xor(self, other: Self) -> Self {
+            // SAFETY: see the impl comment.
+            Self(unsafe { $xor(self.0, other.0) })
+        }
+
+        #[inline(always)]
+        fn rotl<const N: i32>(self) -> Self {
+            // SAFETY: see the impl comment.
+            Self(unsafe { $rol::<N>(self.0) })
+        }
+
+        #[inline(always)]
+        fn chi(a: Self, b: Self, c: Self) -> Self {
+            // 0xD2 is the truth table of a ^ (!b & c).
+            // SAFETY: see the impl comment.
+            Self(unsafe { $ternary::<0xD2>(a.0, b.0, c.0) })
+        }
+
+        #[inline(always)]
+        fn xor5(a: Self, b: Self, c: Self, d: Self, e: Self) -> Self {
+            // 0x96 is the truth table of a ^ b ^ c.
+            // SAFETY: see the impl comment.
+            unsafe {
+                let abc = $ternary::<0x96>(a.0, b.0, c.0);
+                Self($ternary::<0x96>(abc, d.0, e.0))
+            }
+        }
+    };
+}
+use ternary_logic_ops;
 
 /// Permutes `states` `L::LANES` at a time, transposing them into lanes and back.
 #[inline(always)]
@@ -110,28 +195,23 @@ pub enum SearchKernel {
 /// `$scalar` for [`SearchKernel::Scalar`].
 macro_rules! dispatch {
     ($kernel:expr, |$m:ident, $token:ident| $body:expr, scalar => $scalar:expr) => {
+        dispatch!(@arms $kernel, $m, $token, $body, $scalar,
+            Avx2 => avx2::entry,
+            Avx512 => avx512::ternary_theta,
+            Avx512ExplicitD => avx512::explicit_d,
+            Avx512Ymm => avx512_ymm::entry)
+    };
+    (@arms $kernel:expr, $m:ident, $token:ident, $body:expr, $scalar:expr,
+        $($variant:ident => $module:ident::$entry:ident),+) => {
         match $kernel {
             SearchKernel::Scalar => $scalar,
-            #[cfg(target_arch = "x86_64")]
-            SearchKernel::Avx2($token) => {
-                use avx2::entry as $m;
-                $body
-            }
-            #[cfg(target_arch = "x86_64")]
-            SearchKernel::Avx512($token) => {
-                use avx512::ternary_theta as $m;
-                $body
-            }
-            #[cfg(target_arch = "x86_64")]
-            SearchKernel::Avx512ExplicitD($token) => {
-                use avx512::explicit_d as $m;
-                $body
-            }
-            #[cfg(target_arch = "x86_64")]
-            SearchKernel::Avx512Ymm($token) => {
-                use avx512_ymm::entry as $m;
-                $body
-            }
+            $(
+                #[cfg(target_arch = "x86_64")]
+                SearchKernel::$variant($token) => {
+                    use $module::$entry as $m;
+                    $body
+                }
+            )+
             // Tokens only exist where detection found the feature, i.e. on x86-64.
             #[cfg(not(target_arch = "x86_64"))]
             _ => $scalar,

@@ -1,15 +1,24 @@
 //! Test inputs for the RSA kernel shared by the model and GPU tests: random moduli, RSA keys
 //! made here (Miller-Rabin over `num-bigint`), Wycheproof and reference cases, and the plain
 //! verdict every path is checked against: `num-bigint`'s `modpow` and the PKCS#1 v1.5 encoding
-//! written out byte by byte from RFC 8017.
+//! written out byte by byte from RFC 8017. Also naga's validation of a generated shader.
 
-// Not every test file uses every helper.
-#![allow(dead_code)]
+pub(crate) mod search;
 
+use naga::valid::{Capabilities, ValidationFlags, Validator};
 use num_bigint::BigUint;
 use rand::rngs::StdRng;
 use rand::{Rng as _, RngCore as _, SeedableRng as _};
 use sha2::{Digest as _, Sha512};
+
+/// `source` parsed and validated by naga with exactly the capabilities `caps`.
+pub(crate) fn validate(source: &str, caps: Capabilities) -> Result<naga::Module, String> {
+    let module = naga::front::wgsl::parse_str(source).map_err(|e| e.emit_to_string(source))?;
+    Validator::new(ValidationFlags::all(), caps)
+        .validate(&module)
+        .map_err(|e| format!("{e:?}"))?;
+    Ok(module)
+}
 
 /// A seeded generator; the seed is printed so a failure can be replayed (`IXI_TEST_SEED`).
 pub(crate) fn rng(test: &str) -> StdRng {

@@ -7,8 +7,6 @@ mod cpu;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 
-use std::fmt;
-
 use ixi_kernels::pow::{Hit, Target};
 
 pub use cpu::CpuBackend;
@@ -82,26 +80,22 @@ impl BackendKind {
     /// # Errors
     /// Why this CPU cannot run it (or that the kind is not a CPU kernel).
     pub fn kernel(self, features: &CpuFeatures) -> Result<SearchKernel, String> {
-        match self {
-            BackendKind::Avx512 => features
-                .avx512()
-                .map(SearchKernel::Avx512)
-                .ok_or_else(|| "this CPU lacks AVX-512F".to_owned()),
-            BackendKind::Avx512D => features
-                .avx512()
-                .map(SearchKernel::Avx512ExplicitD)
-                .ok_or_else(|| "this CPU lacks AVX-512F".to_owned()),
-            BackendKind::Avx512Ymm => features
-                .avx512vl()
-                .map(SearchKernel::Avx512Ymm)
-                .ok_or_else(|| "this CPU lacks AVX-512F or AVX-512VL".to_owned()),
-            BackendKind::Avx2 => features
-                .avx2()
-                .map(SearchKernel::Avx2)
-                .ok_or_else(|| "this CPU lacks AVX2".to_owned()),
-            BackendKind::Soft => Ok(SearchKernel::Scalar),
-            BackendKind::Wgpu => Err("wgpu is not a CPU kernel".to_owned()),
-        }
+        // The kernel where the CPU has its features, and what it lacks otherwise.
+        let (kernel, needs) = match self {
+            BackendKind::Avx512 => (features.avx512().map(SearchKernel::Avx512), "AVX-512F"),
+            BackendKind::Avx512D => (
+                features.avx512().map(SearchKernel::Avx512ExplicitD),
+                "AVX-512F",
+            ),
+            BackendKind::Avx512Ymm => (
+                features.avx512vl().map(SearchKernel::Avx512Ymm),
+                "AVX-512F or AVX-512VL",
+            ),
+            BackendKind::Avx2 => (features.avx2().map(SearchKernel::Avx2), "AVX2"),
+            BackendKind::Soft => return Ok(SearchKernel::Scalar),
+            BackendKind::Wgpu => return Err("wgpu is not a CPU kernel".to_owned()),
+        };
+        kernel.ok_or_else(|| format!("this CPU lacks {needs}"))
     }
 }
 
@@ -115,6 +109,7 @@ impl ixi_kernels::select::BackendKind for BackendKind {
         Self::Wgpu,
     ];
     const AUTO_ORDER: &'static [Self] = &Self::ALL;
+    const GPU: Option<Self> = Some(Self::Wgpu);
 
     fn name(self) -> &'static str {
         match self {
@@ -128,31 +123,17 @@ impl ixi_kernels::select::BackendKind for BackendKind {
     }
 
     fn unsupported_reason(self, features: &CpuFeatures) -> Option<String> {
-        if self == BackendKind::Wgpu {
-            #[cfg(not(feature = "gpu"))]
-            return Some(NO_GPU_BUILD.to_owned());
+        match self {
             #[cfg(feature = "gpu")]
-            return gpu::discover()
-                .is_empty()
-                .then(|| gpu::NO_ADAPTER.to_owned());
+            BackendKind::Wgpu => ixi_gpu::no_adapter_reason(),
+            #[cfg(not(feature = "gpu"))]
+            BackendKind::Wgpu => Some(ixi_kernels::select::NO_GPU_BUILD.to_owned()),
+            _ => self.kernel(features).err(),
         }
-        self.kernel(features).err()
-    }
-
-    fn is_gpu(self) -> bool {
-        self == BackendKind::Wgpu
     }
 }
 
-/// Why a build without the `gpu` feature runs no GPU backend.
-#[cfg(not(feature = "gpu"))]
-const NO_GPU_BUILD: &str = "this build has no GPU support (the gpu feature is off)";
-
-impl fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(ixi_kernels::select::BackendKind::name(*self))
-    }
-}
+ixi_kernels::display_backend_name!(BackendKind);
 
 /// The CPU kinds this machine can run, fastest first.
 #[must_use]
@@ -262,11 +243,7 @@ pub fn create_gpus_observed(
     _include_software: bool,
     _on_tune: &mut dyn FnMut(TuneProgress),
 ) -> Result<Vec<Box<dyn SearchBackend>>, BackendError> {
-    Err(SelectError::Unsupported {
-        kind: BackendKind::Wgpu,
-        reason: NO_GPU_BUILD.to_owned(),
-    }
-    .into())
+    Err(SelectError::no_gpu_build(BackendKind::Wgpu).into())
 }
 
 /// One step of a GPU's first-use tuning (workgroup and dispatch sizes measured on a synthetic

@@ -10,8 +10,6 @@ pub mod gpu;
 mod ifma;
 mod scalar;
 
-use std::fmt;
-
 pub use ifma::IfmaBackend;
 use ixi_kernels::cpu::CpuFeatures;
 pub use scalar::ScalarBackend;
@@ -66,6 +64,7 @@ const NO_IFMA: &str = "this CPU lacks AVX-512F with AVX-512 IFMA";
 impl ixi_kernels::select::BackendKind for BackendKind {
     const KINDS: &'static [Self] = &Self::KINDS;
     const AUTO_ORDER: &'static [Self] = &Self::ALL;
+    const GPU: Option<Self> = Some(Self::Wgpu);
 
     fn name(self) -> &'static str {
         match self {
@@ -80,28 +79,14 @@ impl ixi_kernels::select::BackendKind for BackendKind {
             BackendKind::Ifma => features.ifma().is_none().then(|| NO_IFMA.to_owned()),
             BackendKind::Scalar => None,
             #[cfg(feature = "gpu")]
-            BackendKind::Wgpu => ixi_gpu::discover()
-                .is_empty()
-                .then(|| ixi_gpu::NO_ADAPTER.to_owned()),
+            BackendKind::Wgpu => ixi_gpu::no_adapter_reason(),
             #[cfg(not(feature = "gpu"))]
-            BackendKind::Wgpu => Some(NO_GPU_BUILD.to_owned()),
+            BackendKind::Wgpu => Some(ixi_kernels::select::NO_GPU_BUILD.to_owned()),
         }
     }
-
-    fn is_gpu(self) -> bool {
-        self == BackendKind::Wgpu
-    }
 }
 
-/// Why a build without the `gpu` feature runs no GPU backend.
-#[cfg(not(feature = "gpu"))]
-const NO_GPU_BUILD: &str = "this build has no GPU support (the gpu feature is off)";
-
-impl fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(ixi_kernels::select::BackendKind::name(*self))
-    }
-}
+ixi_kernels::display_backend_name!(BackendKind);
 
 /// A thread pool of `threads` verifying threads.
 fn pool(threads: usize, name: &'static str) -> Result<rayon::ThreadPool, BackendError> {
@@ -131,11 +116,7 @@ pub fn create(
             threads,
         )?));
         #[cfg(not(feature = "gpu"))]
-        return Err(SelectError::Unsupported {
-            kind,
-            reason: NO_GPU_BUILD.to_owned(),
-        }
-        .into());
+        return Err(SelectError::no_gpu_build(kind).into());
     }
     create_cpu(kind, features, threads)
 }

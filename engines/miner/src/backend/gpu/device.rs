@@ -52,17 +52,10 @@ impl Context {
         variant: Variant,
         workgroup_size: u32,
     ) -> Result<Self, GpuError> {
-        let features = match variant {
-            Variant::U64 => wgpu::Features::SHADER_INT64,
-            Variant::U32Pairs => wgpu::Features::empty(),
-        };
+        let features = ixi_gpu::int64_features(variant == Variant::U64);
         let device = Device::open(adapter, features, "ixi-miner")?;
-        let pipeline = device.compute_pipeline(
-            "ixi search",
-            variant.source(),
-            "search",
-            &[("WORKGROUP_SIZE", f64::from(workgroup_size))],
-        )?;
+        let pipeline =
+            device.compute_pipeline("ixi search", variant.source(), "search", workgroup_size)?;
         let layout = pipeline.get_bind_group_layout(0);
         let hit_bytes = 4 * (1 + u64::from(HIT_CAPACITY));
         let slot = |i: usize| {
@@ -191,7 +184,7 @@ fn build_hash_each(
         "ixi hash_each",
         variant.source(),
         "hash_each",
-        &[("WORKGROUP_SIZE", f64::from(workgroup_size))],
+        workgroup_size,
     )?;
     let bytes = u64::from(HASH_EACH_MAX) * 64;
     let uniform = device.buffer(

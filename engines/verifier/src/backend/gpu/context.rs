@@ -65,17 +65,13 @@ impl Context {
     /// Opens the adapter with exactly the features `variant` needs, builds the pipeline and
     /// buffers, and runs the warm-up dispatch.
     pub(super) fn new(adapter: &wgpu::Adapter, variant: Variant) -> Result<Self, GpuFault> {
-        let features = if variant.needs_int64() {
-            wgpu::Features::SHADER_INT64
-        } else {
-            wgpu::Features::empty()
-        };
+        let features = ixi_gpu::int64_features(variant.needs_int64());
         let device = Device::open(adapter, features, "ixi-verifier")?;
         let pipeline = device.compute_pipeline(
             "ixi rsa verify",
             variant.source(),
             "verify",
-            &[("WORKGROUP_SIZE", f64::from(DEFAULT_WORKGROUP_SIZE))],
+            DEFAULT_WORKGROUP_SIZE,
         )?;
         let layout = pipeline.get_bind_group_layout(0);
         let keys = key_buffer(&device, INITIAL_KEYS);
