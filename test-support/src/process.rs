@@ -2,6 +2,7 @@
 //! lock for the heavy ones: the tests of a crate share one test binary, so they run as threads
 //! of one process.
 
+use std::io::{BufRead, Lines};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -72,4 +73,23 @@ pub fn terminate(child: &mut Child, within: Duration) -> ExitStatus {
 pub fn heavy() -> MutexGuard<'static, ()> {
     static HEAVY: Mutex<()> = Mutex::new(());
     HEAVY.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Reads `lines` (a child's output) up to the first line containing `needle` and returns it;
+/// fails if the output ends first or no such line came within `within`.
+pub fn line_containing<R: BufRead>(lines: &mut Lines<R>, needle: &str, within: Duration) -> String {
+    let asked = Instant::now();
+    loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("the output ended before a line with {needle:?}"))
+            .unwrap();
+        if line.contains(needle) {
+            return line;
+        }
+        assert!(
+            asked.elapsed() < within,
+            "no line with {needle:?} within {within:?}"
+        );
+    }
 }

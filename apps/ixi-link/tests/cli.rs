@@ -6,7 +6,7 @@
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ixi_formats::number::IxiNumber;
 use ixi_link_proto::{Message, Role};
@@ -164,18 +164,8 @@ async fn serve_simulate_serves_an_authorized_worker() {
     );
     // Wait for it to listen.
     let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
-    let started = Instant::now();
-    loop {
-        let line = lines.next().expect("serve exited early").unwrap();
-        if line.contains("listening on") {
-            assert!(line.contains(&link_pin), "{line}");
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "serve did not start"
-        );
-    }
+    let line = process::line_containing(&mut lines, "listening on", Duration::from_secs(30));
+    assert!(line.contains(&link_pin), "{line}");
     std::thread::spawn(move || for _ in lines {});
 
     let mut handle = spawn_worker(
@@ -479,17 +469,7 @@ fn simnode_writes_its_ledger_when_stopped_by_sigterm() {
             .unwrap(),
     );
     let mut lines = BufReader::new(node.0.stderr.take().unwrap()).lines();
-    let ready = Instant::now();
-    loop {
-        let line = lines
-            .next()
-            .expect("simnode ended before its chain was ready")
-            .unwrap();
-        if line.contains("chain ready") {
-            break;
-        }
-        assert!(ready.elapsed() < Duration::from_secs(120), "no ready line");
-    }
+    process::line_containing(&mut lines, "chain ready", Duration::from_secs(120));
     std::thread::sleep(Duration::from_millis(600));
     let status = process::terminate(&mut node.0, Duration::from_secs(10));
     assert!(status.success(), "simnode on SIGTERM: {status}");
