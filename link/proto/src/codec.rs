@@ -5,7 +5,7 @@
 //! each with its own limit ([`crate::message::limits`]).
 
 use crate::error::DecodeError;
-use crate::message::{Message, PROTOCOL_VERSION, limits};
+use crate::message::{Message, PROTOCOL_VERSION, Wire, limits};
 
 /// Frame magic.
 pub const MAGIC: [u8; 3] = *b"IXL";
@@ -51,6 +51,22 @@ impl Writer<'_> {
     pub(crate) fn text(&mut self, v: &str) {
         self.bytes(v.as_bytes());
     }
+    /// A u16 count, then each name.
+    pub(crate) fn names(&mut self, v: &[String]) {
+        self.count16(v.len());
+        for t in v {
+            self.text(t);
+        }
+    }
+    /// A u32 count, then the verdicts packed eight to a byte, the first in the lowest bit.
+    pub(crate) fn verdicts(&mut self, v: &[bool]) {
+        self.count32(v.len());
+        let mut packed = vec![0u8; v.len().div_ceil(8)];
+        for (i, &b) in v.iter().enumerate() {
+            packed[i / 8] |= u8::from(b) << (i % 8);
+        }
+        self.raw(&packed);
+    }
 }
 
 /// A field as it is written: the type gives the layout ([`Reader`] reads it back with the
@@ -74,12 +90,31 @@ macro_rules! put {
 }
 
 put! {
+    u8 => |w, v| w.u8(*v);
     u16 => |w, v| w.u16(*v);
     u64 => |w, v| w.u64(*v);
     f64 => |w, v| w.f64(*v);
     bool => |w, v| w.u8(u8::from(*v));
     Vec<u8> => |w, v| w.bytes(v);
+    Vec<bool> => |w, v| w.verdicts(v);
     String => |w, v| w.text(v);
+    Vec<String> => |w, v| w.names(v);
+}
+
+/// A list of message parts: a u32 count, then each part's fields.
+impl<T: Wire> Put for Vec<T> {
+    fn put(&self, w: &mut Writer<'_>) {
+        w.count32(self.len());
+        for item in self {
+            item.encode(w);
+        }
+    }
+}
+
+/// An enum written as a one-byte code ([`Put`] writes it).
+pub(crate) trait Code: Put + Sized {
+    /// The value with this code, if any.
+    fn from_code(code: u8) -> Option<Self>;
 }
 
 /// What a [`Reader`] gives back.
@@ -162,6 +197,46 @@ impl<'a> Reader<'a> {
             field,
             detail: "not UTF-8".into(),
         })
+    }
+    /// An enum's one-byte code.
+    pub(crate) fn code<T: Code>(&mut self, field: &'static str) -> Decoded<T> {
+        let v = self.u8(field)?;
+        T::from_code(v).ok_or(DecodeError::unknown(field, v))
+    }
+    /// A list of names: a u16 count of at most `max` (named `count_field`), then each name of
+    /// at most [`limits::NAME`] bytes (named `field`).
+    pub(crate) fn names(
+        &mut self,
+        max: usize,
+        count_field: &'static str,
+        field: &'static str,
+    ) -> Decoded<Vec<String>> {
+        let n = self.count16(max, count_field)?;
+        (0..n).map(|_| self.text(limits::NAME, field)).collect()
+    }
+    /// A list of message parts: a u32 count of at most `max`, then each part, read by its own
+    /// checks.
+    pub(crate) fn list<T: Wire>(&mut self, max: usize, field: &'static str) -> Decoded<Vec<T>> {
+        let n = self.count32(max, field)?;
+        // Grown as items arrive: the count alone reserves little.
+        let mut items = Vec::with_capacity(n.min(1024));
+        for _ in 0..n {
+            items.push(T::decode(self)?);
+        }
+        Ok(items)
+    }
+    /// Packed verdicts: a u32 count of at most `max` (`verdict count`), then the verdicts eight
+    /// to a byte (`verdicts`), with no bit set past the last one.
+    pub(crate) fn verdicts(&mut self, max: usize) -> Decoded<Vec<bool>> {
+        let n = self.count32(max, "verdict count")?;
+        let packed = self.take(n.div_ceil(8), "verdicts")?;
+        if n % 8 != 0 && packed.last().is_some_and(|&b| b >> (n % 8) != 0) {
+            return Err(DecodeError::Invalid {
+                field: "verdicts",
+                detail: "bits set past the last verdict".into(),
+            });
+        }
+        Ok((0..n).map(|i| packed[i / 8] >> (i % 8) & 1 == 1).collect())
     }
     pub(crate) fn flag(&mut self, field: &'static str) -> Result<bool, DecodeError> {
         match self.u8(field)? {

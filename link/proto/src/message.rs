@@ -3,8 +3,9 @@
 //!
 //! # Adding a message
 //! 1. Its struct below, with its wire layout beside it: a `wire!` line that lists the fields
-//!    in order, each with its limit, or a hand-written `Wire` impl where a field needs more
-//!    (an enum's code, a list, packed bits).
+//!    in order, each with its limit (an enum's one-byte codes in a `codes!` line beside the
+//!    enum), or a hand-written `Wire` impl where a field needs more (a verdict and its reason
+//!    in one byte).
 //! 2. One line in the `messages!` table at the end of this file: wire code, name, sender,
 //!    the worker role it concerns, and the session phase it belongs to.
 //! 3. Its handler on the receiving side (the link server's core, or the worker crate).
@@ -12,7 +13,7 @@
 //! Encoding, decoding, names, [`Message`]'s variant and the session's checks of who may send
 //! what all follow from the table.
 
-use crate::codec::{Put, Reader, Writer};
+use crate::codec::{Code, Put, Reader, Writer};
 use crate::error::DecodeError;
 
 /// The protocol version this build speaks.
@@ -47,6 +48,29 @@ pub mod limits {
     pub const RATE: f64 = 1e15;
 }
 
+/// The one-byte wire codes of an enum (`Variant = code`): [`Put`] writes a value's code,
+/// [`Code`] reads it back. A variant without a code does not compile.
+macro_rules! codes {
+    ($name:ident { $($variant:ident = $code:literal),* $(,)? }) => {
+        impl Put for $name {
+            fn put(&self, w: &mut Writer<'_>) {
+                w.u8(match self {
+                    $(Self::$variant => $code,)*
+                });
+            }
+        }
+
+        impl Code for $name {
+            fn from_code(code: u8) -> Option<Self> {
+                match code {
+                    $($code => Some(Self::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
 /// What a worker does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
@@ -55,6 +79,11 @@ pub enum Role {
     /// Verifies RSA signatures.
     Verifier,
 }
+
+codes!(Role {
+    Miner = 1,
+    Verifier = 2,
+});
 
 impl Role {
     /// The name for logs and status.
@@ -134,6 +163,12 @@ pub enum IdleReason {
     Unreachable,
 }
 
+codes!(IdleReason {
+    Cooldown = 1,
+    Syncing = 2,
+    Unreachable = 3,
+});
+
 /// One signature to verify.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct VerifyItem {
@@ -187,42 +222,13 @@ pub struct Hello {
     pub measured_rate: f64,
 }
 
-impl Wire for Hello {
-    fn encode(&self, w: &mut Writer<'_>) {
-        w.u8(match self.role {
-            Role::Miner => 1,
-            Role::Verifier => 2,
-        });
-        w.u8(self.protocol_version);
-        w.text(&self.worker_name);
-        w.count16(self.backends.len());
-        for b in &self.backends {
-            w.text(b);
-        }
-        w.f64(self.measured_rate);
-    }
-
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let role = match r.u8("role")? {
-            1 => Role::Miner,
-            2 => Role::Verifier,
-            v => return Err(DecodeError::unknown("role", v)),
-        };
-        let protocol_version = r.u8("protocol version")?;
-        let worker_name = r.text(limits::NAME, "worker name")?;
-        let n = r.count16(limits::BACKENDS, "backend count")?;
-        let backends = (0..n)
-            .map(|_| r.text(limits::NAME, "backend name"))
-            .collect::<Result<_, _>>()?;
-        Ok(Self {
-            role,
-            protocol_version,
-            worker_name,
-            backends,
-            measured_rate: r.rate("measured rate")?,
-        })
-    }
-}
+wire!(Hello {
+    role: code("role"),
+    protocol_version: u8("protocol version"),
+    worker_name: text(limits::NAME, "worker name"),
+    backends: names(limits::BACKENDS, "backend count", "backend name"),
+    measured_rate: rate("measured rate"),
+});
 
 /// Link → worker: the session and this worker's nonce partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -344,26 +350,10 @@ pub struct VerifyBatch {
     pub items: Vec<VerifyItem>,
 }
 
-impl Wire for VerifyBatch {
-    fn encode(&self, w: &mut Writer<'_>) {
-        w.u64(self.batch_id);
-        w.count32(self.items.len());
-        for item in &self.items {
-            item.encode(w);
-        }
-    }
-
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let batch_id = r.u64("batch id")?;
-        let n = r.count32(limits::ITEMS, "item count")?;
-        // Grown as items arrive: the count alone reserves little.
-        let mut items = Vec::with_capacity(n.min(1024));
-        for _ in 0..n {
-            items.push(VerifyItem::decode(r)?);
-        }
-        Ok(Self { batch_id, items })
-    }
-}
+wire!(VerifyBatch {
+    batch_id: u64("batch id"),
+    items: list(limits::ITEMS, "item count"),
+});
 
 /// Verifier → link: one verdict per item, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -374,31 +364,10 @@ pub struct VerifyResult {
     pub verdicts: Vec<bool>,
 }
 
-impl Wire for VerifyResult {
-    fn encode(&self, w: &mut Writer<'_>) {
-        w.u64(self.batch_id);
-        w.count32(self.verdicts.len());
-        let mut packed = vec![0u8; self.verdicts.len().div_ceil(8)];
-        for (i, &v) in self.verdicts.iter().enumerate() {
-            packed[i / 8] |= u8::from(v) << (i % 8);
-        }
-        w.raw(&packed);
-    }
-
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let batch_id = r.u64("batch id")?;
-        let n = r.count32(limits::ITEMS, "verdict count")?;
-        let packed = r.take(n.div_ceil(8), "verdicts")?;
-        if n % 8 != 0 && packed.last().is_some_and(|&b| b >> (n % 8) != 0) {
-            return Err(DecodeError::Invalid {
-                field: "verdicts",
-                detail: "bits set past the last verdict".into(),
-            });
-        }
-        let verdicts = (0..n).map(|i| packed[i / 8] >> (i % 8) & 1 == 1).collect();
-        Ok(Self { batch_id, verdicts })
-    }
-}
+wire!(VerifyResult {
+    batch_id: u64("batch id"),
+    verdicts: verdicts(limits::ITEMS),
+});
 
 /// Link → worker: no work now, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -409,29 +378,10 @@ pub struct Idle {
     pub detail: String,
 }
 
-impl Wire for Idle {
-    fn encode(&self, w: &mut Writer<'_>) {
-        w.u8(match self.reason {
-            IdleReason::Cooldown => 1,
-            IdleReason::Syncing => 2,
-            IdleReason::Unreachable => 3,
-        });
-        w.text(&self.detail);
-    }
-
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let reason = match r.u8("idle reason")? {
-            1 => IdleReason::Cooldown,
-            2 => IdleReason::Syncing,
-            3 => IdleReason::Unreachable,
-            v => return Err(DecodeError::unknown("idle reason", v)),
-        };
-        Ok(Self {
-            reason,
-            detail: r.text(limits::TEXT, "idle detail")?,
-        })
-    }
-}
+wire!(Idle {
+    reason: code("idle reason"),
+    detail: text(limits::TEXT, "idle detail"),
+});
 
 /// Either way: still here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

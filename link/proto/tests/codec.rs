@@ -343,3 +343,139 @@ fn the_table_gives_every_message_a_distinct_code_and_name() {
     assert_eq!(codes.len(), 11);
     assert!(!Message::is_known_code(0) && !Message::is_known_code(12));
 }
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// The frames of the messages with enum codes, lists and packed verdicts, byte for byte as
+/// version 1 writes them (the layout is the protocol: a change here breaks deployed peers).
+#[test]
+fn frames_are_pinned_byte_for_byte() {
+    let idle = |reason| {
+        Message::Idle(Idle {
+            reason,
+            detail: "up".into(),
+        })
+    };
+    let pinned = [
+        (
+            Message::Hello(Hello {
+                role: Role::Miner,
+                protocol_version: 1,
+                worker_name: "rig".into(),
+                backends: vec!["avx2".into(), "soft".into()],
+                measured_rate: 1.0,
+            }),
+            "49584c010100230000000101030000007269670200040000006176783204000000736f6674000000000000f03f",
+        ),
+        (
+            Message::Hello(Hello {
+                role: Role::Verifier,
+                protocol_version: 1,
+                worker_name: "v".into(),
+                backends: vec!["wgpu".into()],
+                measured_rate: 2.5,
+            }),
+            "49584c0101001900000002010100000076010004000000776770750000000000000440",
+        ),
+        (
+            idle(IdleReason::Cooldown),
+            "49584c0108000700000001020000007570",
+        ),
+        (
+            idle(IdleReason::Syncing),
+            "49584c0108000700000002020000007570",
+        ),
+        (
+            idle(IdleReason::Unreachable),
+            "49584c0108000700000003020000007570",
+        ),
+        (
+            Message::VerifyBatch(VerifyBatch {
+                batch_id: 3,
+                items: vec![
+                    VerifyItem {
+                        key: vec![1, 2],
+                        message: b"m".to_vec(),
+                        signature: vec![5],
+                    },
+                    VerifyItem {
+                        key: vec![],
+                        message: vec![],
+                        signature: vec![6, 7],
+                    },
+                ],
+            }),
+            "49584c0106002a000000030000000000000002000000020000000102010000006d01000000050000000000000000020000000607",
+        ),
+        (
+            Message::VerifyResult(VerifyResult {
+                batch_id: 4,
+                verdicts: vec![true, false, true, true, false, false, false, true, true],
+            }),
+            "49584c0107000e0000000400000000000000090000008d01",
+        ),
+    ];
+    for (message, frame) in pinned {
+        assert_eq!(hex(&to_frame(&message)), frame, "{}", message.name());
+        assert_eq!(decode(&mut &unhex(frame)[..]), Ok(Some(message)));
+    }
+}
+
+/// What the decoder says of bad enum codes, list counts and verdict bits, word for word.
+#[test]
+fn bad_codes_counts_and_bits_are_named() {
+    let invalid = |field, detail: &str| DecodeError::Invalid {
+        field,
+        detail: detail.into(),
+    };
+    let too_long = |field, len, max| DecodeError::FieldTooLong { field, len, max };
+    let cases = [
+        // Hello's role 3, Idle's reason 0.
+        (
+            "49584c0101001000000003010000000000000000000000000000",
+            invalid("role", "unknown value 3"),
+        ),
+        (
+            "49584c0108000700000000020000007570",
+            invalid("idle reason", "unknown value 0"),
+        ),
+        // 17 backends, a backend name of 65 bytes.
+        (
+            "49584c010100080000000101000000001100",
+            too_long("backend count", 17, 16),
+        ),
+        (
+            "49584c0101000c000000010100000000010041000000",
+            too_long("backend name", 65, 64),
+        ),
+        // 65537 items; verdicts cut short; a bit set past the ninth verdict.
+        (
+            "49584c0106000c000000030000000000000001000100",
+            too_long("item count", 65537, 65536),
+        ),
+        (
+            "49584c0107000c000000040000000000000009000000",
+            DecodeError::Truncated("verdicts"),
+        ),
+        (
+            "49584c0107000e0000000400000000000000090000008d03",
+            invalid("verdicts", "bits set past the last verdict"),
+        ),
+        (
+            "49584c0107000c000000040000000000000001000100",
+            too_long("verdict count", 65537, 65536),
+        ),
+    ];
+    for (frame, error) in cases {
+        assert_eq!(decode(&mut &unhex(frame)[..]), Err(error), "{frame}");
+    }
+}
