@@ -78,13 +78,23 @@ impl std::fmt::Debug for Credentials {
 }
 
 /// Where the node's API is, and how to log in. `Debug` hides the authorization header.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpTarget {
     host: String,
     port: u16,
     base_path: String,
-    authorization: Option<String>,
+    authorization: Option<Hidden>,
     timeout: Duration,
+}
+
+/// A header value that `Debug` shows as `"<hidden>"`.
+#[derive(Clone, PartialEq, Eq)]
+struct Hidden(String);
+
+impl std::fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt("<hidden>", f)
+    }
 }
 
 /// A response: status code and body.
@@ -94,21 +104,6 @@ pub struct HttpResponse {
     pub status: u16,
     /// The body.
     pub body: Vec<u8>,
-}
-
-impl std::fmt::Debug for HttpTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpTarget")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("base_path", &self.base_path)
-            .field(
-                "authorization",
-                &self.authorization.as_ref().map(|_| "<hidden>"),
-            )
-            .field("timeout", &self.timeout)
-            .finish()
-    }
 }
 
 impl HttpTarget {
@@ -146,7 +141,7 @@ impl HttpTarget {
     pub fn with_basic_auth(mut self, credentials: &Credentials) -> Self {
         let Credentials { user, password } = credentials;
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-        self.authorization = Some(format!("Basic {token}"));
+        self.authorization = Some(Hidden(format!("Basic {token}")));
         self
     }
 
@@ -190,7 +185,7 @@ impl HttpTarget {
             "GET {path} HTTP/1.1\r\nHost: {}:{}\r\nAccept: application/json\r\nConnection: close\r\n",
             self.host, self.port
         );
-        if let Some(auth) = &self.authorization {
+        if let Some(Hidden(auth)) = &self.authorization {
             request.push_str(&format!("Authorization: {auth}\r\n"));
         }
         request.push_str("\r\n");
@@ -394,6 +389,22 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn debug_hides_the_authorization() {
+        let credentials = Credentials {
+            user: "ixi".into(),
+            password: "hunter2".into(),
+        };
+        let t = HttpTarget::parse("http://localhost:8081", Duration::from_secs(1))
+            .unwrap()
+            .with_basic_auth(&credentials);
+        assert_eq!(
+            format!("{t:?}"),
+            r#"HttpTarget { host: "localhost", port: 8081, base_path: "", authorization: Some("<hidden>"), timeout: 1s }"#
+        );
+        assert!(!format!("{t:#?} {credentials:?}").contains("hunter2"));
     }
 
     #[test]
