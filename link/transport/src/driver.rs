@@ -29,24 +29,17 @@ pub trait SessionOwner: Send {
 }
 
 /// How a driven session ended.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum SessionEnd {
     /// The session closed itself: a protocol violation, the peer's Error message, silence.
+    #[error("session closed: {0}")]
     Closed(CloseReason),
     /// The connection broke or the peer finished its stream.
+    #[error("{0}")]
     Lost(TransportError),
     /// The owner ended it ([`SessionOwner::next_input`] returned `None`).
+    #[error("shut down")]
     Shutdown,
-}
-
-impl std::fmt::Display for SessionEnd {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Closed(reason) => write!(f, "session closed: {reason}"),
-            Self::Lost(why) => write!(f, "{why}"),
-            Self::Shutdown => f.write_str("shut down"),
-        }
-    }
 }
 
 /// How long a last frame (an Error message, the final results) may take to reach the peer
