@@ -1,11 +1,14 @@
 //! An HTTP stand-in of the Ixian node's block API (reference section 9), written from the
 //! specification: `getblockcount`, `getblock`, `getfullblock`, `getwallet` and `verify` over
 //! a [`TestChain`], in the node's envelope, with the ways a node can go wrong on request.
+//! `verify` is the node's own check as the simulated node makes it
+//! ([`ixi_simnode::chain::node_verify`], by aws-lc-rs), not the project's verifier.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
+use ixi_simnode::chain::node_verify;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
@@ -234,7 +237,7 @@ fn answer(state: &Mutex<StandInState>, target: &str) -> Reply {
             let field = |k: &str| params.get(k).and_then(|v| hex::decode(v).ok());
             match (field("publicKey"), field("signature"), field("hash")) {
                 (Some(key), Some(sig), Some(data)) => {
-                    envelope(&Value::Bool(independent_verify(&key, &sig, &data)).to_string())
+                    envelope(&Value::Bool(node_verify(&key, &sig, &data)).to_string())
                 }
                 _ => error("Invalid params"),
             }
@@ -245,22 +248,4 @@ fn answer(state: &Mutex<StandInState>, target: &str) -> Reply {
                 .to_owned(),
         ),
     }
-}
-
-/// SHA-512 with RSA, PKCS#1 v1.5, by aws-lc-rs: the node's own check, independent of the
-/// project's verifier.
-fn independent_verify(key: &[u8], signature: &[u8], data: &[u8]) -> bool {
-    let Ok(key) = ixi_formats::pubkey::RsaPublicKey::parse(key) else {
-        return false;
-    };
-    aws_lc_rs::signature::RsaPublicKeyComponents {
-        n: &key.modulus,
-        e: &key.exponent,
-    }
-    .verify(
-        &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA512,
-        data,
-        signature,
-    )
-    .is_ok()
 }
