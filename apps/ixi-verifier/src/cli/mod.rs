@@ -2,8 +2,6 @@
 
 mod bench;
 mod connect;
-#[rustfmt::skip]
-mod bench_data;
 mod devices;
 mod verify;
 
