@@ -26,25 +26,14 @@ fn run(args: &[&str]) -> Output {
 fn devnet_mines_and_verifies_with_every_verdict_right() {
     let _heavy = process::heavy();
     let summary = temp_dir("devnet").with_extension("json");
-    let out = run(&[
-        "devnet",
-        "--seconds",
-        "20",
-        "--block-seconds",
-        "1",
-        "--min-difficulty",
-        "1000000",
-        "--block-signatures",
-        "24",
-        "--transactions",
-        "4",
-        "--corrupt-percent",
-        "20",
-        "--signers",
-        "2",
-        "--summary-json",
-        summary.to_str().unwrap(),
-    ]);
+    let out = link()
+        .args(["devnet", "--seconds", "20", "--block-seconds", "1"])
+        .args(["--min-difficulty", "1000000", "--block-signatures", "24"])
+        .args(["--transactions", "4", "--corrupt-percent", "20"])
+        .args(["--signers", "2"])
+        .args(["--summary-json", summary.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_success(&out);
     let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     for field in [
@@ -84,40 +73,24 @@ fn identities_and_authorizations() {
     assert_eq!(again["pin"].as_str(), Some(pin.as_str()));
     assert_eq!(again["created"], Value::Bool(false));
 
+    let d = dir.to_str().unwrap();
     let worker = Identity::generate("w").unwrap().pin().to_string();
-    let out = run(&[
-        "authorize",
-        "--data-dir",
-        dir.to_str().unwrap(),
-        "--pin",
-        &worker,
-    ]);
+    let out = run(&["authorize", "--data-dir", d, "--pin", &worker]);
     assert_success(&out);
     let authorized = std::fs::read_to_string(dir.join("authorized.txt")).unwrap();
     assert!(authorized.contains(&worker));
 
-    let out = run(&[
-        "authorize",
-        "--data-dir",
-        dir.to_str().unwrap(),
-        "--pin",
-        "abc",
-    ]);
+    let out = run(&["authorize", "--data-dir", d, "--pin", "abc"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("--pin"), "{}", stderr(&out));
     let missing = temp_dir("missing");
+    let m = missing.to_str().unwrap();
     for args in [
-        vec![
-            "authorize",
-            "--data-dir",
-            missing.to_str().unwrap(),
-            "--pin",
-            &worker,
-        ],
+        vec!["authorize", "--data-dir", m, "--pin", &worker],
         vec![
             "serve",
             "--data-dir",
-            missing.to_str().unwrap(),
+            m,
             "--listen",
             "127.0.0.1:0",
             "--simulate",
@@ -131,13 +104,7 @@ fn identities_and_authorizations() {
             stderr(&out)
         );
     }
-    let out = run(&[
-        "serve",
-        "--data-dir",
-        dir.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-    ]);
+    let out = run(&["serve", "--data-dir", d, "--listen", "127.0.0.1:0"]);
     assert!(!out.status.success(), "serve needs --node or --simulate");
     std::fs::remove_dir_all(&dir).unwrap();
 }
