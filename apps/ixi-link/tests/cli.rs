@@ -12,7 +12,7 @@ use ixi_formats::number::IxiNumber;
 use ixi_link_proto::{Message, Role};
 use ixi_link_transport::Identity;
 use ixi_link_worker::client::{LinkUpdate, WorkerOptions, spawn_worker};
-use ixi_test_support::cli::{assert_success, assert_usage_errors, stderr};
+use ixi_test_support::cli::{assert_refused, assert_success, stderr};
 use ixi_test_support::process::{self, Killed, temp_dir};
 use serde_json::Value;
 
@@ -351,28 +351,21 @@ async fn audit_json_reports_findings_field_by_field_and_exits_by_outcome() {
 
 #[test]
 fn numeric_flags_out_of_range_are_refused_without_a_panic() {
-    assert_usage_errors(
+    assert_refused(
         link,
-        &[
-            &["devnet", "--seconds", "1e300"],
-            &["devnet", "--miner-threads", "100000"],
-            &["devnet", "--verifier-threads", "0"],
-            &["devnet", "--block-seconds", "0.01"],
-            &["devnet", "--block-signatures", "1001"],
-            &[
-                "audit",
-                "--node",
-                "http://127.0.0.1:1",
-                "--from",
-                "1",
-                "--to",
-                "2",
-                "--threads",
-                "4294967296",
-            ],
-            &["simnode", "--listen", "127.0.0.1:0", "--seconds", "-5"],
-        ],
+        "devnet",
+        "
+        --seconds 1e300 => must be 0 to 1e9
+        --miner-threads 100000 => must be 1 to 1024
+        --verifier-threads 0 => must be 1 to 1024
+        --block-seconds 0.01 => must be 0.1 to 86400
+        --block-signatures 1001 => must be 0 to 1000
+        ",
     );
+    let audit = "audit --node http://127.0.0.1:1 --from 1 --to 2";
+    assert_refused(link, audit, "--threads 4294967296 => must be 1 to 1024");
+    let simnode = "simnode --listen 127.0.0.1:0";
+    assert_refused(link, simnode, "--seconds -5 => unexpected argument '-5'");
 }
 
 #[test]
