@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use ixi_link_worker::miner::MinerStatus;
-use ixi_miner::scheduler::DeviceStats;
 use ixi_link_worker::verifier::{BATCH_SECONDS_BOUNDS, VerifierStatus};
+use ixi_miner::scheduler::DeviceStats;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::DescriptorEncoder;
 use serde_json::{Value, json};
