@@ -108,7 +108,11 @@ where
     let observed = status.clone();
     run_until_interrupted(
         move |stop| serving(http, move || endpoint(observed), work(stop, status_tx)),
-        || state(&status.borrow().clone()),
+        || {
+            // A copy, so that the status is not held while its line is made.
+            let latest = status.borrow().clone();
+            state(&latest)
+        },
     )
     .map_err(RuntimeError)
 }
