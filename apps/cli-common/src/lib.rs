@@ -31,5 +31,5 @@ pub mod secret;
 pub mod service;
 pub mod verify_line;
 
-pub use link::{ConnectArgs, InitArgs, LinkArgs, LinkArgsError, init};
+pub use link::{ConnectArgs, InitArgs, InitError, LinkArgs, LinkArgsError, init};
 pub use run::{RuntimeError, WorkerState, exit_code, run_until_interrupted, run_worker};

@@ -198,9 +198,7 @@ pub(crate) fn run(Cli { args: cli }: Cli) -> anyhow::Result<()> {
             args.run::<Cli>(ENV_PREFIX, cli.config.config.as_deref());
             Ok(())
         }
-        Command::Init(args) => Ok(args
-            .run_for::<Cli>(ENV_PREFIX)
-            .with_context(|| format!("--data-dir {}", args.data_dir.display()))?),
+        Command::Init(args) => Ok(args.run_for::<Cli>(ENV_PREFIX)?),
         Command::Connect(args) => connect::run(&args),
     }
 }
