@@ -61,11 +61,20 @@ pub fn assert_success(out: &Output) {
     assert!(out.status.success(), "{}", stderr(out));
 }
 
-/// Each of `cases`, the arguments of a `command()`, is a usage error (exit status 2), never a
-/// panic.
-pub fn assert_usage_errors(mut command: impl FnMut() -> Command, cases: &[&[&str]]) {
-    for args in cases {
-        assert_usage_error(&command().args(*args).output().unwrap(), args);
+/// Each line of `table` is a command line that `command()` must refuse with a usage error (exit
+/// status 2), never a panic: its arguments after those of `base` (both split at spaces), then
+/// `=>` and what the error must say. Blank lines are skipped.
+pub fn assert_refused(mut command: impl FnMut() -> Command, base: &str, table: &str) {
+    for line in table.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (flags, says) = line
+            .split_once("=>")
+            .unwrap_or_else(|| panic!("{line:?}: no `=> what the error says`"));
+        let args: Vec<&str> = base
+            .split_whitespace()
+            .chain(flags.split_whitespace())
+            .collect();
+        let err = assert_usage_error(&command().args(&args).output().unwrap(), &args);
+        assert!(err.contains(says.trim()), "{args:?}: {err}");
     }
 }
 

@@ -1,6 +1,7 @@
 //! `--backend` and `--threads`, as both worker binaries take them.
 
 use std::num::NonZeroUsize;
+use std::ops::RangeInclusive;
 
 use ixi_kernels::select::{BackendChoice, BackendKind};
 
@@ -73,6 +74,12 @@ pub fn parse_bench_seconds(s: &str) -> Result<f64, String> {
             "{v} seconds: a measurement takes more than 0 and at most {MAX_BENCH_SECONDS} seconds"
         ))
     }
+}
+
+/// `s`, trimmed, as a whole number in `range`, if it is one (the caller's error says the range).
+#[must_use]
+pub fn count_in(s: &str, range: RangeInclusive<usize>) -> Option<usize> {
+    s.trim().parse().ok().filter(|n| range.contains(n))
 }
 
 /// `s`, trimmed, as a `T`; else an error that calls (the start of) it not `what`.

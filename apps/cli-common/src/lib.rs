@@ -12,8 +12,9 @@
 //!   one input line.
 //! - [`logging`]: log set-up (`IXI_LOG`, `--log-format`, colours only on a terminal).
 //! - [`progress`]: progress bars on a terminal only (benchmarks, audits, GPU tuning).
-//! - [`run`]: a worker's task on a small runtime until Ctrl-C, with a status line on a terminal;
-//!   a command's exit status.
+//! - [`run`]: a worker's task on a small runtime until Ctrl-C, serving its HTTP endpoint, with a
+//!   status line on a terminal drawn from the status its link loop publishes; a command's exit
+//!   status.
 //! - [`service`]: stop signals (SIGTERM, SIGINT) and systemd notifications.
 //! - [`secret`]: a password that no `Debug` or log line prints.
 
@@ -30,5 +31,5 @@ pub mod secret;
 pub mod service;
 pub mod verify_line;
 
-pub use link::{ConnectArgs, InitArgs, LinkArgs, LinkArgsError, init};
-pub use run::{WorkerState, exit_code, run_until_interrupted};
+pub use link::{ConnectArgs, InitArgs, InitError, LinkArgs, LinkArgsError, init};
+pub use run::{RuntimeError, WorkerState, exit_code, run_until_interrupted, run_worker};

@@ -51,11 +51,26 @@ impl InitArgs {
     /// command's name, with the example of its settings (environment prefix `prefix`).
     ///
     /// # Errors
-    /// [`IdentityError`] (it names the file).
-    pub fn run_for<T: CommandFactory>(&self, prefix: &str) -> Result<(), IdentityError> {
+    /// [`InitError`], naming the data directory.
+    pub fn run_for<T: CommandFactory>(&self, prefix: &str) -> Result<(), InitError> {
         let name = T::command().get_name().to_owned();
         self.run_and_print(&name, &crate::config::example::<T>(prefix))
+            .map_err(|source| InitError {
+                data_dir: self.data_dir.clone(),
+                source,
+            })
     }
+}
+
+/// `init` failed in a data directory.
+#[derive(Debug, thiserror::Error)]
+#[error("--data-dir {}", data_dir.display())]
+pub struct InitError {
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// What went wrong (it names the file).
+    #[source]
+    pub source: IdentityError,
 }
 
 /// How a worker finds and authenticates its link (`connect`).

@@ -3,8 +3,12 @@
 
 use std::future::Future;
 use std::io::IsTerminal as _;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
+
+use ixi_observe::http::{Endpoint, serving};
+use tokio::sync::watch;
 
 use crate::service::{Notifier, STOP_GRACE, stop_signal};
 
@@ -26,7 +30,7 @@ pub struct WorkerState {
 /// # Errors
 /// The runtime cannot start.
 pub fn run_until_interrupted<F>(
-    task: impl FnOnce(tokio::sync::watch::Receiver<bool>) -> F,
+    task: impl FnOnce(watch::Receiver<bool>) -> F,
     mut status: impl FnMut() -> WorkerState,
 ) -> std::io::Result<()>
 where
@@ -37,7 +41,7 @@ where
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        let (stop_tx, stop) = watch::channel(false);
         let mut running = tokio::spawn(task(stop));
         let on_tty = std::io::stderr().is_terminal();
         let mut notifier = Notifier::from_env();
@@ -76,6 +80,41 @@ where
         }
     });
     Ok(())
+}
+
+/// The async runtime of a worker's task could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("starting the async runtime")]
+pub struct RuntimeError(#[source] pub std::io::Error);
+
+/// [`run_until_interrupted`] for a worker whose link loop publishes its status `S`: the loop
+/// (`work`, given the stop watch and the status's sender) runs while the endpoint of that status
+/// (`endpoint`) is served at `http` when one is given, and `state` makes each second's
+/// [`WorkerState`] of the latest status.
+///
+/// # Errors
+/// [`RuntimeError`].
+pub fn run_worker<S, F>(
+    http: Option<SocketAddr>,
+    endpoint: impl FnOnce(watch::Receiver<S>) -> Endpoint + Send + 'static,
+    work: impl FnOnce(watch::Receiver<bool>, watch::Sender<S>) -> F,
+    state: impl Fn(&S) -> WorkerState,
+) -> Result<(), RuntimeError>
+where
+    S: Clone + Default + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let (status_tx, status) = watch::channel(S::default());
+    let observed = status.clone();
+    run_until_interrupted(
+        move |stop| serving(http, move || endpoint(observed), work(stop, status_tx)),
+        || {
+            // A copy, so that the status is not held while its line is made.
+            let latest = status.borrow().clone();
+            state(&latest)
+        },
+    )
+    .map_err(RuntimeError)
 }
 
 /// A command's exit status for what it came to: success, or failure with the error (and its

@@ -26,7 +26,7 @@ use ixi_miner::backend::{BackendChoice as MinerChoice, BackendKind as MinerKind,
 use ixi_miner::scheduler::{Miner, MinerConfig};
 use ixi_node_api::{ClientConfig, NodeClient};
 use ixi_observe::link::LinkObserver;
-use ixi_observe::worker::{MinerMetrics, MinerObserver, VerifierMetrics, VerifierObserver};
+use ixi_observe::worker::{Metrics, MinerObserver, VerifierObserver};
 use ixi_simnode::{Corruption, SimNode};
 use ixi_verifier::backend::{
     self as verifier_backend, BackendChoice as VerifierChoice, BackendKind as VerifierKind,
@@ -153,8 +153,8 @@ pub(crate) fn run(args: &DevnetArgs) -> anyhow::Result<()> {
                 status["miner"] = m.status_json();
                 status["verifier"] = v.status_json();
             })
-            .collector(MinerMetrics(miner))
-            .collector(VerifierMetrics(verifier))
+            .collector(Metrics(miner))
+            .collector(Metrics(verifier))
         });
         let options = |role, name: &str| WorkerOptions::new(addr.clone(), link_id.pin(), role, name.to_owned());
         let mut verifier_options = options(Role::Verifier, "devnet-verifier");

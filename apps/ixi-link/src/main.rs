@@ -70,9 +70,7 @@ fn main() -> ExitCode {
             args.run::<Cli>(ENV_PREFIX, cli.config.config.as_deref());
             Ok(())
         }
-        Command::Init(args) => args
-            .run_for::<Cli>(ENV_PREFIX)
-            .with_context(|| format!("--data-dir {}", args.data_dir.display())),
+        Command::Init(args) => args.run_for::<Cli>(ENV_PREFIX).map_err(Into::into),
         Command::Authorize(args) => authorize(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Devnet(args) => devnet::run(&args),

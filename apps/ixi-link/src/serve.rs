@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
-use ixi_cli_common::engine::{parse_backend, parse_seconds, parse_threads, short};
+use ixi_cli_common::engine::{count_in, parse_backend, parse_seconds, parse_threads, short};
 use ixi_cli_common::secret::Secret;
 use ixi_cli_common::service::{Notifier, each_second_until_stopped};
 use ixi_formats::number::IxiNumber;
@@ -384,11 +384,7 @@ fn parse_block_seconds(s: &str) -> Result<f64, String> {
 
 /// A count from 0 to `MAX`.
 fn parse_count<const MAX: usize>(s: &str) -> Result<usize, String> {
-    s.trim()
-        .parse()
-        .ok()
-        .filter(|n| *n <= MAX)
-        .ok_or_else(|| format!("{:?}: must be 0 to {MAX}", short(s)))
+    count_in(s, 0..=MAX).ok_or_else(|| format!("{:?}: must be 0 to {MAX}", short(s)))
 }
 
 /// How the link logs in to the node's API. The password never has to be on a command line: it

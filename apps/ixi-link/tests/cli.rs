@@ -12,7 +12,7 @@ use ixi_formats::number::IxiNumber;
 use ixi_link_proto::{Message, Role};
 use ixi_link_transport::Identity;
 use ixi_link_worker::client::{LinkUpdate, WorkerOptions, spawn_worker};
-use ixi_test_support::cli::{assert_success, assert_usage_errors, stderr};
+use ixi_test_support::cli::{assert_refused, assert_success, stderr};
 use ixi_test_support::process::{self, Killed, temp_dir};
 use serde_json::Value;
 
@@ -26,25 +26,14 @@ fn run(args: &[&str]) -> Output {
 fn devnet_mines_and_verifies_with_every_verdict_right() {
     let _heavy = process::heavy();
     let summary = temp_dir("devnet").with_extension("json");
-    let out = run(&[
-        "devnet",
-        "--seconds",
-        "20",
-        "--block-seconds",
-        "1",
-        "--min-difficulty",
-        "1000000",
-        "--block-signatures",
-        "24",
-        "--transactions",
-        "4",
-        "--corrupt-percent",
-        "20",
-        "--signers",
-        "2",
-        "--summary-json",
-        summary.to_str().unwrap(),
-    ]);
+    let out = link()
+        .args(["devnet", "--seconds", "20", "--block-seconds", "1"])
+        .args(["--min-difficulty", "1000000", "--block-signatures", "24"])
+        .args(["--transactions", "4", "--corrupt-percent", "20"])
+        .args(["--signers", "2"])
+        .args(["--summary-json", summary.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_success(&out);
     let s: Value = serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
     for field in [
@@ -84,40 +73,24 @@ fn identities_and_authorizations() {
     assert_eq!(again["pin"].as_str(), Some(pin.as_str()));
     assert_eq!(again["created"], Value::Bool(false));
 
+    let d = dir.to_str().unwrap();
     let worker = Identity::generate("w").unwrap().pin().to_string();
-    let out = run(&[
-        "authorize",
-        "--data-dir",
-        dir.to_str().unwrap(),
-        "--pin",
-        &worker,
-    ]);
+    let out = run(&["authorize", "--data-dir", d, "--pin", &worker]);
     assert_success(&out);
     let authorized = std::fs::read_to_string(dir.join("authorized.txt")).unwrap();
     assert!(authorized.contains(&worker));
 
-    let out = run(&[
-        "authorize",
-        "--data-dir",
-        dir.to_str().unwrap(),
-        "--pin",
-        "abc",
-    ]);
+    let out = run(&["authorize", "--data-dir", d, "--pin", "abc"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("--pin"), "{}", stderr(&out));
     let missing = temp_dir("missing");
+    let m = missing.to_str().unwrap();
     for args in [
-        vec![
-            "authorize",
-            "--data-dir",
-            missing.to_str().unwrap(),
-            "--pin",
-            &worker,
-        ],
+        vec!["authorize", "--data-dir", m, "--pin", &worker],
         vec![
             "serve",
             "--data-dir",
-            missing.to_str().unwrap(),
+            m,
             "--listen",
             "127.0.0.1:0",
             "--simulate",
@@ -131,13 +104,7 @@ fn identities_and_authorizations() {
             stderr(&out)
         );
     }
-    let out = run(&[
-        "serve",
-        "--data-dir",
-        dir.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-    ]);
+    let out = run(&["serve", "--data-dir", d, "--listen", "127.0.0.1:0"]);
     assert!(!out.status.success(), "serve needs --node or --simulate");
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -384,28 +351,21 @@ async fn audit_json_reports_findings_field_by_field_and_exits_by_outcome() {
 
 #[test]
 fn numeric_flags_out_of_range_are_refused_without_a_panic() {
-    assert_usage_errors(
+    assert_refused(
         link,
-        &[
-            &["devnet", "--seconds", "1e300"],
-            &["devnet", "--miner-threads", "100000"],
-            &["devnet", "--verifier-threads", "0"],
-            &["devnet", "--block-seconds", "0.01"],
-            &["devnet", "--block-signatures", "1001"],
-            &[
-                "audit",
-                "--node",
-                "http://127.0.0.1:1",
-                "--from",
-                "1",
-                "--to",
-                "2",
-                "--threads",
-                "4294967296",
-            ],
-            &["simnode", "--listen", "127.0.0.1:0", "--seconds", "-5"],
-        ],
+        "devnet",
+        "
+        --seconds 1e300 => must be 0 to 1e9
+        --miner-threads 100000 => must be 1 to 1024
+        --verifier-threads 0 => must be 1 to 1024
+        --block-seconds 0.01 => must be 0.1 to 86400
+        --block-signatures 1001 => must be 0 to 1000
+        ",
     );
+    let audit = "audit --node http://127.0.0.1:1 --from 1 --to 2";
+    assert_refused(link, audit, "--threads 4294967296 => must be 1 to 1024");
+    let simnode = "simnode --listen 127.0.0.1:0";
+    assert_refused(link, simnode, "--seconds -5 => unexpected argument '-5'");
 }
 
 #[test]

@@ -5,7 +5,6 @@ mod cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args: cli::Cli = ixi_cli_common::config::parse(cli::ENV_PREFIX);
-    ixi_cli_common::logging::init_logging(tracing::Level::INFO, args.log().log_format);
-    ixi_cli_common::exit_code("ixi-verifier", cli::run(args))
+    let parsed: cli::Cli = ixi_cli_common::config::parse(cli::ENV_PREFIX);
+    ixi_cli_common::exit_code("ixi-verifier", cli::run(parsed))
 }

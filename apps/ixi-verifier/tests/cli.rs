@@ -6,7 +6,7 @@
 use std::process::Command;
 
 use ixi_test_support::cli::{
-    assert_success, assert_usage_errors, json_answers, json_lines, reference_vectors,
+    assert_refused, assert_success, json_answers, json_lines, reference_vectors,
 };
 use serde_json::{Value, json};
 
@@ -260,15 +260,22 @@ async fn connect_verifies_for_a_link_on_the_gpu() {
 
 #[test]
 fn numeric_flags_out_of_range_are_refused_without_a_panic() {
-    assert_usage_errors(
+    assert_refused(
         verifier,
-        &[
-            &["verify", "--batch", "0"],
-            &["verify", "--batch", "65537"],
-            &["verify", "--threads", "100000"],
-            &["bench", "--threads", "100000"],
-            &["bench", "--seconds", "1e300"],
-        ],
+        "verify",
+        "
+        --batch 0 => a batch is 1 to 65536 lines
+        --batch 65537 => a batch is 1 to 65536 lines
+        --threads 100000 => must be 1 to 1024
+        ",
+    );
+    assert_refused(
+        verifier,
+        "bench",
+        "
+        --threads 100000 => must be 1 to 1024
+        --seconds 1e300 => must be 0 to 1e9
+        ",
     );
 }
 

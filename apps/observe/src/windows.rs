@@ -68,14 +68,15 @@ mod tests {
 
     #[test]
     fn windows_follow_the_counter_and_a_restart_starts_over() {
-        let t0 = Instant::now();
+        let start = Instant::now();
+        let at = |s| start + Duration::from_secs(s);
         let mut r = CounterRates::default();
         // 100 per second for 20 s, then 300 per second for 10 s.
-        for s in 0..=20u64 {
-            r.record(t0 + Duration::from_secs(s), s * 100);
+        for s in 0..=20 {
+            r.record(at(s), s * 100);
         }
-        for s in 21..=30u64 {
-            r.record(t0 + Duration::from_secs(s), 2000 + (s - 20) * 300);
+        for s in 21..=30 {
+            r.record(at(s), 2000 + (s - 20) * 300);
         }
         let [ten, sixty, fifteen] = r.rates();
         assert!((ten - 300.0).abs() < 1e-9, "{ten}");
@@ -83,8 +84,8 @@ mod tests {
         assert!((sixty - 5000.0 / 30.0).abs() < 1e-9, "{sixty}");
         assert!((fifteen - sixty).abs() < 1e-9);
         // The worker restarted: its count fell; the old samples would make a negative rate.
-        r.record(t0 + Duration::from_secs(31), 50);
-        r.record(t0 + Duration::from_secs(32), 150);
+        r.record(at(31), 50);
+        r.record(at(32), 150);
         assert_eq!(r.rates(), [100.0; 3]);
         assert_eq!(r.json()["15m"], 100.0);
     }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use ixi_link_worker::miner::MinerStatus;
 use ixi_link_worker::verifier::{BATCH_SECONDS_BOUNDS, VerifierStatus};
+use ixi_miner::scheduler::DeviceStats;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::DescriptorEncoder;
 use serde_json::{Value, json};
@@ -72,6 +73,13 @@ impl MinerObserver {
         sampled_every_second(observer, Self::sample)
     }
 
+    /// A connected miner's endpoint: observes `status` (see [`Self::start`]) and serves its
+    /// `/v1/status` and metrics.
+    #[must_use]
+    pub fn endpoint(status: watch::Receiver<MinerStatus>) -> Endpoint {
+        endpoint_of(Self::start(status), Self::status_json)
+    }
+
     fn sample(&self, now: Instant) {
         let s = self.status.borrow().clone();
         let mut rates = lock(&self.rates);
@@ -90,27 +98,23 @@ impl MinerObserver {
     pub fn status_json(&self) -> Value {
         let s = self.status.borrow().clone();
         let rates = lock(&self.rates);
-        let devices: Vec<Value> = s
-            .devices
-            .iter()
-            .map(|d| {
-                json!({
-                    "device": d.device,
-                    "backend": d.backend,
-                    "workers": d.workers,
-                    "attempts": d.attempts,
-                    "faults": d.faults,
-                    "hashRate": rates.devices.get(&d.device).map(CounterRates::json),
-                })
+        let device = |d: &DeviceStats| {
+            json!({
+                "device": d.device,
+                "backend": d.backend,
+                "workers": d.workers,
+                "attempts": d.attempts,
+                "faults": d.faults,
+                "hashRate": rates.devices.get(&d.device).map(CounterRates::json),
             })
-            .collect();
+        };
         json!({
             "role": "miner",
             "connected": s.connected,
             "blockHeight": s.block_height,
             "attempts": s.attempts,
             "hashRate": rates.total.json(),
-            "devices": devices,
+            "devices": s.devices.iter().map(device).collect::<Vec<_>>(),
             "solutions": {
                 "found": s.found,
                 "accepted": s.accepted,
@@ -122,25 +126,21 @@ impl MinerObserver {
     }
 }
 
-/// The miner's metric families.
-#[derive(Debug, Clone)]
-pub struct MinerMetrics(pub Arc<MinerObserver>);
+/// A worker's metric families (`Metrics<MinerObserver>`, `Metrics<VerifierObserver>`).
+#[derive(Debug)]
+pub struct Metrics<O>(pub Arc<O>);
 
-impl MinerObserver {
-    /// A connected miner's endpoint: observes `status` (see [`Self::start`]) and serves its
-    /// `/v1/status` and metrics.
-    #[must_use]
-    pub fn endpoint(status: watch::Receiver<MinerStatus>) -> Endpoint {
-        let observer = Self::start(status);
-        endpoint_of(
-            &observer,
-            Self::status_json,
-            MinerMetrics(Arc::clone(&observer)),
-        )
-    }
+/// An endpoint whose `/v1/status` is `status_json` of `observer` and whose metrics are
+/// [`Metrics`] of it.
+fn endpoint_of<O: Send + Sync + 'static>(observer: Arc<O>, status_json: fn(&O) -> Value) -> Endpoint
+where
+    Metrics<O>: Collector,
+{
+    let metrics = Metrics(Arc::clone(&observer));
+    Endpoint::new(move || status_json(&observer)).collector(metrics)
 }
 
-impl Collector for MinerMetrics {
+impl Collector for Metrics<MinerObserver> {
     fn encode(&self, mut e: DescriptorEncoder<'_>) -> fmt::Result {
         let s = self.0.status.borrow().clone();
         let rates = lock(&self.0.rates);
@@ -225,6 +225,13 @@ impl VerifierObserver {
         })
     }
 
+    /// A connected verifier's endpoint: observes `status` (see [`Self::start`]) and serves its
+    /// `/v1/status` and metrics.
+    #[must_use]
+    pub fn endpoint(status: watch::Receiver<VerifierStatus>) -> Endpoint {
+        endpoint_of(Self::start(status), Self::status_json)
+    }
+
     /// The verifier's `/v1/status`: link state, rates, counters per key size, batch times.
     #[must_use]
     pub fn status_json(&self) -> Value {
@@ -259,36 +266,7 @@ impl VerifierObserver {
     }
 }
 
-/// The verifier's metric families.
-#[derive(Debug, Clone)]
-pub struct VerifierMetrics(pub Arc<VerifierObserver>);
-
-impl VerifierObserver {
-    /// A connected verifier's endpoint: observes `status` (see [`Self::start`]) and serves its
-    /// `/v1/status` and metrics.
-    #[must_use]
-    pub fn endpoint(status: watch::Receiver<VerifierStatus>) -> Endpoint {
-        let observer = Self::start(status);
-        endpoint_of(
-            &observer,
-            Self::status_json,
-            VerifierMetrics(Arc::clone(&observer)),
-        )
-    }
-}
-
-/// An endpoint whose `/v1/status` is `status_json` of `observer` and whose metrics `metrics`
-/// writes.
-fn endpoint_of<T: Send + Sync + 'static>(
-    observer: &Arc<T>,
-    status_json: fn(&T) -> Value,
-    metrics: impl Collector,
-) -> Endpoint {
-    let observer = Arc::clone(observer);
-    Endpoint::new(move || status_json(&observer)).collector(metrics)
-}
-
-impl Collector for VerifierMetrics {
+impl Collector for Metrics<VerifierObserver> {
     fn encode(&self, mut e: DescriptorEncoder<'_>) -> fmt::Result {
         let s = self.0.status.borrow().clone();
         metrics::counters(
@@ -336,7 +314,6 @@ impl Collector for VerifierMetrics {
 mod tests {
     use super::*;
     use crate::http::Endpoint;
-    use ixi_miner::scheduler::DeviceStats;
 
     /// One sample: its metric name, its labels (sorted) and its value.
     type Sample = (String, Vec<(String, String)>, f64);
@@ -424,7 +401,7 @@ mod tests {
         tx.send_replace(status);
         observer.sample(t0 + Duration::from_secs(1));
         let text = Endpoint::new(|| json!({}))
-            .collector(MinerMetrics(Arc::clone(&observer)))
+            .collector(Metrics(Arc::clone(&observer)))
             .metrics_text();
         let m = parse(&text);
         assert_eq!(
@@ -485,7 +462,7 @@ mod tests {
             rates: Mutex::default(),
         });
         let text = Endpoint::new(|| json!({}))
-            .collector(VerifierMetrics(Arc::clone(&observer)))
+            .collector(Metrics(Arc::clone(&observer)))
             .metrics_text();
         let m = parse(&text);
         assert_eq!(

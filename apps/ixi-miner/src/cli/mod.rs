@@ -11,7 +11,8 @@ use std::num::NonZeroUsize;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use ixi_cli_common::engine::{
-    parse_backend, parse_bench_seconds, parse_seconds, parse_threads, short, threads_or_all,
+    count_in, parse_backend, parse_bench_seconds, parse_seconds, parse_threads, short,
+    threads_or_all,
 };
 use ixi_cli_common::progress::TuneBars;
 use ixi_miner::autotune::{self, AutoChoice};
@@ -24,13 +25,6 @@ use ixi_miner::scheduler::Miner;
 pub(crate) struct Cli {
     #[command(flatten)]
     args: ixi_cli_common::config::CommandLine<Command>,
-}
-
-impl Cli {
-    /// `--log-format`.
-    pub(crate) fn log(&self) -> &ixi_cli_common::logging::LogArgs {
-        &self.args.log
-    }
 }
 
 /// Prefix of the environment variables of this binary's settings.
@@ -183,24 +177,18 @@ struct BenchArgs {
 /// `--nonce-len`: 2 to 64 bytes, what a node takes.
 fn parse_nonce_len(s: &str) -> Result<usize, String> {
     let range = ixi_miner::job::MIN_NONCE_LEN..=ixi_miner::job::MAX_NONCE_LEN;
-    s.trim()
-        .parse()
-        .ok()
-        .filter(|n| range.contains(n))
-        .ok_or_else(|| format!("{:?}: a nonce length is 2 to 64 bytes", short(s)))
+    count_in(s, range).ok_or_else(|| format!("{:?}: a nonce length is 2 to 64 bytes", short(s)))
 }
 
 /// `--prefix-len`: 1 to 1024 bytes (a real challenge prefix is under 200).
 fn parse_prefix_len(s: &str) -> Result<usize, String> {
-    s.trim()
-        .parse()
-        .ok()
-        .filter(|n| (1..=1024).contains(n))
+    count_in(s, 1..=1024)
         .ok_or_else(|| format!("{:?}: a prefix length is 1 to 1024 bytes", short(s)))
 }
 
-/// Runs the parsed command.
+/// Sets up logging (`--log-format`) and runs the parsed command.
 pub(crate) fn run(Cli { args: cli }: Cli) -> anyhow::Result<()> {
+    ixi_cli_common::logging::init_logging(tracing::Level::INFO, cli.log.log_format);
     match cli.command {
         Command::Hash => hash::run(),
         Command::Mine(args) => mine::run(&args),
@@ -210,9 +198,7 @@ pub(crate) fn run(Cli { args: cli }: Cli) -> anyhow::Result<()> {
             args.run::<Cli>(ENV_PREFIX, cli.config.config.as_deref());
             Ok(())
         }
-        Command::Init(args) => Ok(args
-            .run_for::<Cli>(ENV_PREFIX)
-            .with_context(|| format!("--data-dir {}", args.data_dir.display()))?),
+        Command::Init(args) => Ok(args.run_for::<Cli>(ENV_PREFIX)?),
         Command::Connect(args) => connect::run(&args),
     }
 }

@@ -15,7 +15,6 @@ use ixi_verifier::{Batch, VerifyingKey};
 use serde_json::{Map, Value, json};
 
 use super::BenchArgs;
-use super::bench_data::{RSA_2048, RSA_4096};
 
 struct Sample {
     key: VerifyingKey,
@@ -23,19 +22,28 @@ struct Sample {
     signature: Vec<u8>,
 }
 
+/// The signatures measured, with their provenance (one a line: bits, key, message, signature).
+const VECTORS: &str = include_str!("bench_vectors.txt");
+
+/// The embedded signatures of `bits`-bit keys, in their order in [`VECTORS`].
 fn samples(bits: usize) -> anyhow::Result<Vec<Sample>> {
-    let table: &[(&str, &str, &str)] = if bits == 2048 { &RSA_2048 } else { &RSA_4096 };
-    table
-        .iter()
-        .map(|(key, message, signature)| {
-            Ok(Sample {
-                key: VerifyingKey::from_ixian(&hex::decode(key)?)
-                    .context("embedded benchmark key")?,
-                message: hex::decode(message)?,
-                signature: hex::decode(signature)?,
-            })
-        })
-        .collect()
+    let bits = bits.to_string();
+    let mut samples = Vec::new();
+    for line in VECTORS.lines().filter(|l| !l.starts_with('#')) {
+        let [size, key, message, signature] = line.split(' ').collect::<Vec<_>>()[..] else {
+            bail!("embedded benchmark vectors: not four fields: {line:.40}");
+        };
+        if size != bits {
+            continue;
+        }
+        let message = if message == "-" { "" } else { message };
+        samples.push(Sample {
+            key: VerifyingKey::from_ixian(&hex::decode(key)?).context("embedded benchmark key")?,
+            message: hex::decode(message)?,
+            signature: hex::decode(signature)?,
+        });
+    }
+    Ok(samples)
 }
 
 /// Verifications per second of `backend` over `duration`, after checking every verdict: all

@@ -2,16 +2,30 @@
 
 use std::sync::Arc;
 
-use anyhow::Context as _;
-use ixi_cli_common::{WorkerState, run_until_interrupted};
+use ixi_cli_common::{WorkerState, run_worker};
 use ixi_kernels::cpu::CpuFeatures;
 use ixi_link_proto::Role;
 use ixi_link_worker::verifier::{self, VerifierStatus};
 use ixi_observe::worker::VerifierObserver;
 use ixi_verifier::backend;
-use tokio::sync::watch;
 
 use super::ConnectArgs;
+
+/// The status line drawn each second.
+fn status_line(s: &VerifierStatus) -> WorkerState {
+    let line = format!(
+        "{} verified {} ({} valid) in {} batches, {:.0}/s",
+        if s.connected { "linked" } else { "offline" },
+        s.verified,
+        s.valid,
+        s.batches,
+        s.rate,
+    );
+    WorkerState {
+        line,
+        ready: s.connected,
+    }
+}
 
 pub(super) fn run(args: &ConnectArgs) -> anyhow::Result<()> {
     let (identity, mut options) = args.link.worker(Role::Verifier)?;
@@ -31,32 +45,10 @@ pub(super) fn run(args: &ConnectArgs) -> anyhow::Result<()> {
         args.link.link,
         engine.name()
     );
-    let (status_tx, status) = watch::channel(VerifierStatus::default());
-    let http = args.http_listen.0;
-    let observed = status.clone();
-    run_until_interrupted(
-        move |stop| {
-            ixi_observe::http::serving(
-                http,
-                || VerifierObserver::endpoint(observed),
-                verifier::run(identity, options, engine, stop, status_tx),
-            )
-        },
-        || {
-            let s = status.borrow().clone();
-            let line = format!(
-                "{} verified {} ({} valid) in {} batches, {:.0}/s",
-                if s.connected { "linked" } else { "offline" },
-                s.verified,
-                s.valid,
-                s.batches,
-                s.rate,
-            );
-            WorkerState {
-                line,
-                ready: s.connected,
-            }
-        },
-    )
-    .context("starting the async runtime")
+    Ok(run_worker(
+        args.http_listen.0,
+        VerifierObserver::endpoint,
+        move |stop, status_tx| verifier::run(identity, options, engine, stop, status_tx),
+        status_line,
+    )?)
 }

@@ -2,8 +2,6 @@
 
 mod bench;
 mod connect;
-#[rustfmt::skip]
-mod bench_data;
 mod devices;
 mod verify;
 
@@ -12,7 +10,7 @@ use std::num::NonZeroUsize;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use ixi_cli_common::engine::{
-    parse_backend, parse_bench_seconds, parse_threads, short, threads_or_all,
+    count_in, parse_backend, parse_bench_seconds, parse_threads, short, threads_or_all,
 };
 use ixi_kernels::cpu::CpuFeatures;
 use ixi_verifier::backend::{BackendChoice, BackendKind};
@@ -23,13 +21,6 @@ use ixi_verifier::backend::{BackendChoice, BackendKind};
 pub(crate) struct Cli {
     #[command(flatten)]
     args: ixi_cli_common::config::CommandLine<Command>,
-}
-
-impl Cli {
-    /// `--log-format`.
-    pub(crate) fn log(&self) -> &ixi_cli_common::logging::LogArgs {
-        &self.args.log
-    }
 }
 
 /// Prefix of the environment variables of this binary's settings.
@@ -91,11 +82,7 @@ fn parse_key_bits(s: &str) -> Result<usize, String> {
 
 /// `verify --batch`: 1 to 65536 lines.
 fn parse_batch(s: &str) -> Result<usize, String> {
-    s.trim()
-        .parse()
-        .ok()
-        .filter(|n| (1..=65536).contains(n))
-        .ok_or_else(|| format!("{:?}: a batch is 1 to 65536 lines", short(s)))
+    count_in(s, 1..=65536).ok_or_else(|| format!("{:?}: a batch is 1 to 65536 lines", short(s)))
 }
 
 #[derive(Debug, Args)]
@@ -134,8 +121,9 @@ struct BenchArgs {
     json: bool,
 }
 
-/// Runs the parsed command.
+/// Sets up logging (`--log-format`) and runs the parsed command.
 pub(crate) fn run(Cli { args: cli }: Cli) -> anyhow::Result<()> {
+    ixi_cli_common::logging::init_logging(tracing::Level::INFO, cli.log.log_format);
     match cli.command {
         Command::Verify(args) => verify::run(&args),
         Command::Bench(args) => bench::run(&args),
@@ -144,9 +132,7 @@ pub(crate) fn run(Cli { args: cli }: Cli) -> anyhow::Result<()> {
             args.run::<Cli>(ENV_PREFIX, cli.config.config.as_deref());
             Ok(())
         }
-        Command::Init(args) => Ok(args
-            .run_for::<Cli>(ENV_PREFIX)
-            .with_context(|| format!("--data-dir {}", args.data_dir.display()))?),
+        Command::Init(args) => Ok(args.run_for::<Cli>(ENV_PREFIX)?),
         Command::Connect(args) => connect::run(&args),
     }
 }
