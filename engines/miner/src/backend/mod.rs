@@ -24,11 +24,6 @@ pub struct NonceRange {
     pub count: u64,
 }
 
-/// The miner's backend request: `auto` or a forced [`BackendKind`].
-pub type BackendChoice = ixi_kernels::select::BackendChoice<BackendKind>;
-/// Why a backend request cannot be met on this machine.
-pub type SelectError = ixi_kernels::select::SelectError<BackendKind>;
-
 /// Why a backend cannot be built or failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -133,7 +128,7 @@ impl ixi_kernels::select::BackendKind for BackendKind {
     }
 }
 
-ixi_kernels::display_backend_name!(BackendKind);
+ixi_kernels::engine_backend_types!(BackendKind, "miner");
 
 /// The CPU kinds this machine can run, fastest first.
 #[must_use]
