@@ -21,7 +21,7 @@ fn random_bits<R: Rng + ?Sized>(rng: &mut R, bits: u64) -> BigUint {
 }
 
 /// Whether odd `n` is prime, up to Miller-Rabin's error over [`ROUNDS`] random bases.
-pub fn probably_prime<R: Rng + ?Sized>(rng: &mut R, n: &BigUint) -> bool {
+fn probably_prime<R: Rng + ?Sized>(rng: &mut R, n: &BigUint) -> bool {
     for p in SMALL_PRIMES {
         if (n % p) == BigUint::ZERO {
             return n == &BigUint::from(p);
