@@ -14,13 +14,6 @@ use crate::base58;
 use crate::hash::{sha3_512sq, sha512qu, sha512sq};
 use crate::pubkey::LEGACY_PUBLIC_LEN;
 
-/// Length of a v0 address without its checksum.
-pub const V0_LEN: usize = 33;
-/// Length of a v1/v2 address without its checksum.
-pub const V1_LEN: usize = 45;
-/// Length of the checksum.
-pub const CHECKSUM_LEN: usize = 3;
-
 /// Why bytes or text are not an address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -52,6 +45,13 @@ pub enum AddressError {
     #[error(transparent)]
     Base58(#[from] base58::Base58Error),
 }
+
+/// Length of a v0 address without its checksum.
+pub const V0_LEN: usize = 33;
+/// Length of a v1/v2 address without its checksum.
+pub const V1_LEN: usize = 45;
+/// Length of the checksum.
+pub const CHECKSUM_LEN: usize = 3;
 
 /// An address without its checksum (`addressNoChecksum`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -10,11 +10,6 @@
 //! legacy header-less RSA-4096 key. The reference parses anything after the exponent as private
 //! fields, so bytes left over make a *public* key invalid.
 
-/// Length of the header-less legacy RSA-4096 public key.
-pub const LEGACY_PUBLIC_LEN: usize = 523;
-/// Length of the header-less legacy RSA-4096 private key (never a valid public key).
-pub const LEGACY_PRIVATE_LEN: usize = 2339;
-
 /// Why bytes are not an Ixian RSA public key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -44,6 +39,11 @@ pub enum KeyError {
     #[error("public key has {0} trailing bytes after the exponent")]
     TrailingBytes(usize),
 }
+
+/// Length of the header-less legacy RSA-4096 public key.
+pub const LEGACY_PUBLIC_LEN: usize = 523;
+/// Length of the header-less legacy RSA-4096 private key (never a valid public key).
+pub const LEGACY_PRIVATE_LEN: usize = 2339;
 
 /// The header in front of the modulus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -13,13 +13,6 @@ use std::borrow::Cow;
 use crate::hash::sha3_512sq;
 use crate::varint::{self, VarIntError};
 
-/// Longest nonce the network accepts.
-pub const MAX_NONCE_LEN: usize = 64;
-/// Longest signing key the network form accepts.
-pub const MAX_SIGNING_KEY_LEN: usize = 300;
-/// A key longer than this enters the challenge as its `sha3_512sq`.
-pub const RAW_KEY_MAX_LEN: usize = 64;
-
 /// Why a nonce or a solution's network form is invalid.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -42,6 +35,13 @@ pub enum SolutionError {
     #[error("solution truncated in {0}")]
     Truncated(&'static str),
 }
+
+/// Longest nonce the network accepts.
+pub const MAX_NONCE_LEN: usize = 64;
+/// Longest signing key the network form accepts.
+pub const MAX_SIGNING_KEY_LEN: usize = 300;
+/// A key longer than this enters the challenge as its `sha3_512sq`.
+pub const RAW_KEY_MAX_LEN: usize = 64;
 
 /// `pubKeyPart`: the key hashed with `sha3_512sq` when longer than 64 bytes, else as is.
 #[must_use]

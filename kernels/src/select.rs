@@ -33,10 +33,19 @@ pub trait BackendKind: Copy + Eq + fmt::Debug + fmt::Display + Send + Sync + 'st
 /// Why a build without an engine's `gpu` feature runs no GPU backend.
 pub const NO_GPU_BUILD: &str = "this build has no GPU support (the gpu feature is off)";
 
-/// `impl Display` for an engine's [`BackendKind`] type: the name `--backend` takes.
+/// An engine's backend types over its [`BackendKind`] type `$kind`: `BackendChoice` and
+/// `SelectError` ([`BackendChoice`] and [`SelectError`] of `$kind`), and `impl Display` for
+/// `$kind` (the name `--backend` takes). `$engine` names the engine in the docs.
 #[macro_export]
-macro_rules! display_backend_name {
-    ($kind:ty) => {
+macro_rules! engine_backend_types {
+    ($kind:ident, $engine:literal) => {
+        #[doc = concat!(
+            "The ", $engine, "'s backend request: `auto` or a forced [`", stringify!($kind), "`]."
+        )]
+        pub type BackendChoice = $crate::select::BackendChoice<$kind>;
+        /// Why a backend request cannot be met on this machine.
+        pub type SelectError = $crate::select::SelectError<$kind>;
+
         impl ::std::fmt::Display for $kind {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str($crate::select::BackendKind::name(*self))

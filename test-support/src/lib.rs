@@ -13,6 +13,7 @@ pub mod chain;
 pub mod cli;
 pub mod flood;
 pub mod http;
+pub mod keys;
 pub mod load;
 pub mod node;
 pub mod process;

@@ -8,9 +8,7 @@ use ixi_formats::number::IxiNumber;
 use ixi_formats::solution;
 use ixi_kernels::pow::{Hit, Target};
 use ixi_kernels::select::BackendKind as _;
-use ixi_miner::backend::{
-    BackendError, BackendKind, CpuBackend, CpuFeatures, NonceRange, SearchBackend,
-};
+use ixi_miner::backend::{BackendKind, CpuBackend, CpuFeatures, NonceRange, Result, SearchBackend};
 use ixi_miner::job::{Job, NonceConfig};
 use ixi_miner::scheduler::{Miner, MinerConfig, MinerEvent, Solution};
 use rand::RngCore as _;
@@ -183,15 +181,10 @@ impl SearchBackend for Liar {
     fn preferred_batch(&self) -> u64 {
         16
     }
-    fn load_job(&mut self, _job: &Job) -> Result<(), BackendError> {
+    fn load_job(&mut self, _job: &Job) -> Result<()> {
         Ok(())
     }
-    fn search(
-        &mut self,
-        range: NonceRange,
-        _target: &Target,
-        hits: &mut Vec<Hit>,
-    ) -> Result<u64, BackendError> {
+    fn search(&mut self, range: NonceRange, _target: &Target, hits: &mut Vec<Hit>) -> Result<u64> {
         hits.push(Hit {
             counter: range.start,
             hash: [0x11; 64],

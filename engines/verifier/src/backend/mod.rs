@@ -17,11 +17,6 @@ pub(crate) use scalar::verify_one_scalar;
 
 use crate::item::VerifyItem;
 
-/// The verifier's backend request: `auto` or a forced [`BackendKind`].
-pub type BackendChoice = ixi_kernels::select::BackendChoice<BackendKind>;
-/// Why a backend request cannot be met on this machine.
-pub type SelectError = ixi_kernels::select::SelectError<BackendKind>;
-
 /// Why a backend cannot be built.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -86,7 +81,7 @@ impl ixi_kernels::select::BackendKind for BackendKind {
     }
 }
 
-ixi_kernels::display_backend_name!(BackendKind);
+ixi_kernels::engine_backend_types!(BackendKind, "verifier");
 
 /// A thread pool of `threads` verifying threads.
 fn pool(threads: usize, name: &'static str) -> Result<rayon::ThreadPool, BackendError> {

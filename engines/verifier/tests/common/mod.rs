@@ -70,65 +70,16 @@ pub(crate) struct TestKey {
     pub(crate) d: BigUint,
 }
 
-const SMALL_PRIMES: [u32; 24] = [
-    3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97,
-];
-
-fn probably_prime(p: &BigUint) -> bool {
-    if SMALL_PRIMES.iter().any(|&s| (p % s) == BigUint::ZERO) {
-        return false;
-    }
-    let one = BigUint::from(1u8);
-    let p1 = p - &one;
-    let s = p1.trailing_zeros().unwrap_or(0);
-    let d = &p1 >> s;
-    'witness: for _ in 0..16 {
-        let a = BigUint::from_bytes_be(&random_bytes(p.to_bytes_be().len())) % (p - 3u8) + 2u8;
-        let mut x = a.modpow(&d, p);
-        if x == one || x == p1 {
-            continue;
-        }
-        for _ in 1..s {
-            x = x.modpow(&BigUint::from(2u8), p);
-            if x == p1 {
-                continue 'witness;
-            }
-        }
-        return false;
-    }
-    true
-}
-
-fn random_prime(bits: u64, e: &BigUint) -> BigUint {
-    loop {
-        let mut p = BigUint::from_bytes_be(&random_bytes(usize::try_from(bits / 8).unwrap()));
-        p.set_bit(bits - 1, true);
-        p.set_bit(bits - 2, true);
-        p.set_bit(0, true);
-        // gcd(e, p-1) = 1 for a prime e: p-1 not divisible by e.
-        if (&p - 1u8) % e != BigUint::ZERO && probably_prime(&p) {
-            return p;
-        }
-    }
-}
-
 impl TestKey {
-    /// A `bits`-bit key (`bits` a multiple of 16) with the prime exponent `e`.
+    /// A `bits`-bit key (`bits` even) with the prime exponent `e`.
     pub(crate) fn generate(bits: u64, e: u64) -> Self {
         Self::generate_with(bits, BigUint::from(e))
     }
 
     /// A `bits`-bit key with the prime exponent `e` (of any size).
     pub(crate) fn generate_with(bits: u64, e: BigUint) -> Self {
-        loop {
-            let p = random_prime(bits / 2, &e);
-            let q = random_prime(bits / 2, &e);
-            let n = &p * &q;
-            let phi = (&p - 1u8) * (&q - 1u8);
-            if let Some(d) = e.modinv(&phi) {
-                return Self { n, e, d };
-            }
-        }
+        let (n, d) = ixi_test_support::keys::rsa_key(&mut rand::rng(), bits, &e);
+        Self { n, e, d }
     }
 
     /// The key as the verifier takes it.

@@ -25,7 +25,7 @@ use ixi_kernels::pow::{Hit, PreparedJob, Target};
 use ixi_kernels::wgsl::{GpuLayoutError, Variant};
 pub use tuning::Tuning;
 
-use super::{BackendError, NonceRange, SearchBackend, SelectError};
+use super::{BackendError, NonceRange, Result, SearchBackend, SelectError};
 use crate::job::Job;
 use device::Context;
 
@@ -116,7 +116,7 @@ impl GpuBackend {
     /// # Errors
     /// [`BackendError::Select`] without such an adapter, [`BackendError::Gpu`] when it cannot
     /// be opened or tuned.
-    pub fn new(index: usize, options: GpuOptions) -> Result<Self, BackendError> {
+    pub fn new(index: usize, options: GpuOptions) -> Result<Self> {
         Self::new_observed(index, options, &mut |_| {})
     }
 
@@ -128,7 +128,7 @@ impl GpuBackend {
         index: usize,
         options: GpuOptions,
         on_tune: &mut dyn FnMut(super::TuneProgress),
-    ) -> Result<Self, BackendError> {
+    ) -> Result<Self> {
         let (adapter, info) = ixi_gpu::adapter(index).map_err(|e| SelectError::Unsupported {
             kind: super::BackendKind::Wgpu,
             reason: e.to_string(),
@@ -202,7 +202,7 @@ impl SearchBackend for GpuBackend {
         8 * u64::from(self.tuning.dispatch)
     }
 
-    fn load_job(&mut self, job: &Job) -> Result<(), BackendError> {
+    fn load_job(&mut self, job: &Job) -> Result<()> {
         let prepared = PreparedJob::new(job.prefix(), job.layout());
         if prepared.device_view(0).is_none() {
             return Err(GpuError::Layout(GpuLayoutError::NoFastBytes).into());
@@ -212,12 +212,7 @@ impl SearchBackend for GpuBackend {
         Ok(())
     }
 
-    fn search(
-        &mut self,
-        range: NonceRange,
-        target: &Target,
-        hits: &mut Vec<Hit>,
-    ) -> Result<u64, BackendError> {
+    fn search(&mut self, range: NonceRange, target: &Target, hits: &mut Vec<Hit>) -> Result<u64> {
         let job = self.job.clone().ok_or(BackendError::NoJob)?;
         Ok(self.search_job(&job, range, target, hits)?)
     }

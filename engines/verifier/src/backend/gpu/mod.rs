@@ -133,6 +133,12 @@ pub enum GpuFault {
         /// Items dispatched.
         want: usize,
     },
+    /// The warm-up dispatch (one item, no key) did not answer "key mismatch".
+    #[error("the GPU's warm-up dispatch wrote {word:#010x}, not the key-mismatch verdict")]
+    WarmUp {
+        /// The word it wrote.
+        word: u32,
+    },
     /// A key the host routed to the GPU was refused (a host error).
     #[error(transparent)]
     Key(#[from] GpuKeyError),
@@ -142,12 +148,6 @@ pub enum GpuFault {
     /// A dispatch's key is missing from the key table (a host error).
     #[error("a dispatch's key is missing from the GPU key table")]
     KeyTable,
-    /// The warm-up dispatch (one item, no key) did not answer "key mismatch".
-    #[error("the GPU's warm-up dispatch wrote {word:#010x}, not the key-mismatch verdict")]
-    WarmUp {
-        /// The word it wrote.
-        word: u32,
-    },
 }
 
 /// What the backend has done since it was built.
