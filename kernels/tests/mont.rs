@@ -12,6 +12,7 @@ use ixi_kernels::mont::{
     Modulus, PowBatch, PowKernel, from_limbs, limbs_from_be_bytes_into, limbs_to_be_bytes_into,
     to_limbs,
 };
+use ixi_test_keys::{random_below, random_odd_modulus};
 use num_bigint::BigUint;
 use rand::{Rng as _, RngCore as _};
 
@@ -24,25 +25,11 @@ fn kernels() -> Vec<PowKernel> {
     out
 }
 
-fn random_bits(bits: u64) -> BigUint {
-    let mut bytes = vec![0u8; bits.div_ceil(8) as usize];
-    rand::rng().fill_bytes(&mut bytes);
-    BigUint::from_bytes_be(&bytes) >> (bytes.len() as u64 * 8 - bits)
-}
-
-fn random_below(n: &BigUint) -> BigUint {
-    random_bits(n.bits() + 64) % n
-}
-
-fn random_odd_modulus(bits: u64) -> BigUint {
-    let mut n = random_bits(bits);
-    n.set_bit(bits - 1, true);
-    n.set_bit(0, true);
-    n
-}
-
 fn check(bits: u64, count: usize, exponent: u64) {
-    let ns: Vec<BigUint> = (0..count).map(|_| random_odd_modulus(bits)).collect();
+    let mut rng = rand::rng();
+    let ns: Vec<BigUint> = (0..count)
+        .map(|_| random_odd_modulus(&mut rng, bits))
+        .collect();
     let moduli: Vec<Modulus> = ns
         .iter()
         .map(|n| Modulus::from_be_bytes(&n.to_bytes_be()).unwrap())
@@ -56,7 +43,7 @@ fn check(bits: u64, count: usize, exponent: u64) {
             0 => BigUint::ZERO,
             1 => BigUint::from(1u8),
             2 => n - 1u8,
-            _ => random_below(n),
+            _ => random_below(&mut rng, n),
         };
         bases.push(to_limbs(&b, moduli[i].limbs()));
         plain.push(b);

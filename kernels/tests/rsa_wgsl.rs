@@ -14,7 +14,6 @@
 use ixi_kernels::rsa_wgsl::{
     self, GpuInputError, GpuItem, GpuKey, GpuKeyError, GpuParams, Variant, Verdict, model,
 };
-use ixi_test_support::keys;
 use naga::valid::Capabilities;
 use num_bigint::BigUint;
 use rand::Rng as _;
@@ -418,7 +417,7 @@ fn model_verdicts_equal_the_plain_path() {
     ]
     .iter()
     .map(|&(bits, e)| {
-        let (n, d) = keys::rsa_key(&mut rng, bits, &BigUint::from(e));
+        let (n, d) = ixi_test_keys::rsa_key(&mut rng, bits, &BigUint::from(e));
         (n, d, e)
     })
     .collect();

@@ -13,7 +13,6 @@ pub mod chain;
 pub mod cli;
 pub mod flood;
 pub mod http;
-pub mod keys;
 pub mod load;
 pub mod node;
 pub mod process;

@@ -1,14 +1,14 @@
 //! Test inputs for the RSA kernel shared by the model and GPU tests: random moduli, Wycheproof
 //! and reference cases, and the plain verdict every path is checked against: `num-bigint`'s
 //! `modpow` and the PKCS#1 v1.5 encoding written out byte by byte from RFC 8017. Also naga's
-//! validation of a generated shader. (RSA keys made here come from `ixi_test_support::keys`.)
+//! validation of a generated shader. (Random numbers and RSA keys come from `ixi_test_keys`.)
 
 pub(crate) mod search;
 
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 use num_bigint::BigUint;
 use rand::rngs::StdRng;
-use rand::{Rng as _, RngCore as _, SeedableRng as _};
+use rand::{Rng as _, SeedableRng as _};
 use sha2::{Digest as _, Sha512};
 
 /// `source` parsed and validated by naga with exactly the capabilities `caps`.
@@ -30,23 +30,7 @@ pub(crate) fn rng(test: &str) -> StdRng {
     StdRng::seed_from_u64(seed)
 }
 
-pub(crate) fn random_bits(rng: &mut StdRng, bits: u64) -> BigUint {
-    let mut bytes = vec![0u8; bits.div_ceil(8) as usize];
-    rng.fill_bytes(&mut bytes);
-    BigUint::from_bytes_be(&bytes) >> (bytes.len() as u64 * 8 - bits)
-}
-
-pub(crate) fn random_below(rng: &mut StdRng, n: &BigUint) -> BigUint {
-    random_bits(rng, n.bits() + 64) % n
-}
-
-/// An odd number of exactly `bits` bits.
-pub(crate) fn random_odd_modulus(rng: &mut StdRng, bits: u64) -> BigUint {
-    let mut n = random_bits(rng, bits);
-    n.set_bit(bits - 1, true);
-    n.set_bit(0, true);
-    n
-}
+pub(crate) use ixi_test_keys::{random_below, random_odd_modulus};
 
 /// DER DigestInfo of SHA-512 up to the digest (RFC 8017 §9.2, note 1).
 const DIGEST_INFO: [u8; 19] = [

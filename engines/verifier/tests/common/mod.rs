@@ -78,7 +78,7 @@ impl TestKey {
 
     /// A `bits`-bit key with the prime exponent `e` (of any size).
     pub(crate) fn generate_with(bits: u64, e: BigUint) -> Self {
-        let (n, d) = ixi_test_support::keys::rsa_key(&mut rand::rng(), bits, &e);
+        let (n, d) = ixi_test_keys::rsa_key(&mut rand::rng(), bits, &e);
         Self { n, e, d }
     }
 

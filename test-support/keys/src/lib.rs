@@ -1,6 +1,10 @@
-//! RSA keys made here, for exponents and sizes aws-lc does not generate (e = 3, a 64-bit or an
-//! 89-bit exponent, 768 or 1008 bits): Miller-Rabin over `num-bigint`, from the caller's random
-//! generator (a seeded one makes a failure replayable).
+//! Random big integers and RSA keys for the kernel and verifier tests: keys of exponents and
+//! sizes aws-lc does not generate (e = 3, a 64-bit or an 89-bit exponent, 768 or 1008 bits) by
+//! Miller-Rabin over `num-bigint`, and random moduli and bases. Everything comes from the
+//! caller's random generator (a seeded one makes a failure replayable).
+//!
+//! A crate of its own, below `ixi-test-support`, so that the tests of the low layers (kernels,
+//! verifier) build no link stack.
 
 use num_bigint::BigUint;
 use rand::Rng;
@@ -14,10 +18,26 @@ const SMALL_PRIMES: [u32; 24] = [
 const ROUNDS: usize = 24;
 
 /// A uniform number below `2^bits`.
-fn random_bits<R: Rng + ?Sized>(rng: &mut R, bits: u64) -> BigUint {
+///
+/// # Panics
+/// `bits` beyond this machine's address space.
+pub fn random_bits<R: Rng + ?Sized>(rng: &mut R, bits: u64) -> BigUint {
     let mut bytes = vec![0u8; usize::try_from(bits.div_ceil(8)).unwrap()];
     rng.fill_bytes(&mut bytes);
     BigUint::from_bytes_be(&bytes) >> (bytes.len() as u64 * 8 - bits)
+}
+
+/// A number below `n` (non-zero), uniform up to a bias below 2^-64.
+pub fn random_below<R: Rng + ?Sized>(rng: &mut R, n: &BigUint) -> BigUint {
+    random_bits(rng, n.bits() + 64) % n
+}
+
+/// An odd number of exactly `bits` bits (at least 1).
+pub fn random_odd_modulus<R: Rng + ?Sized>(rng: &mut R, bits: u64) -> BigUint {
+    let mut n = random_bits(rng, bits);
+    n.set_bit(bits - 1, true);
+    n.set_bit(0, true);
+    n
 }
 
 /// Whether odd `n` is prime, up to Miller-Rabin's error over [`ROUNDS`] random bases.
