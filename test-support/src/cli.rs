@@ -80,7 +80,7 @@ pub fn assert_refused(mut command: impl FnMut() -> Command, base: &str, table: &
 
 /// `out`, of a run with `args`, is a usage error (exit status 2), never a panic; its standard
 /// error.
-pub fn assert_usage_error(out: &Output, args: &[&str]) -> String {
+fn assert_usage_error(out: &Output, args: &[&str]) -> String {
     let err = stderr(out);
     assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
     assert!(!err.contains("panicked"), "{args:?}: {err}");

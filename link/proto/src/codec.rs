@@ -1,8 +1,9 @@
 //! Frames: encoding, and a decoder that takes whatever bytes have arrived.
 //!
 //! Frame: `"IXL"` magic, protocol version, message code, flags (0), payload length (u32 LE),
-//! payload. Payload fields are little-endian integers and u32-length-prefixed byte strings,
-//! each with its own limit ([`crate::message::limits`]).
+//! payload. Payload fields are little-endian integers, one-byte enum codes, u32-length-prefixed
+//! byte strings, lists (a u16 count of names, a u32 count of message parts) and verdicts packed
+//! eight to a byte after a u32 count, each with its own limit ([`crate::message::limits`]).
 
 use crate::error::DecodeError;
 use crate::message::{Message, PROTOCOL_VERSION, Wire, limits};
@@ -34,14 +35,14 @@ impl Writer<'_> {
         self.u64(v.to_bits());
     }
     /// A count that a u16 holds; a larger one saturates and the peer refuses it.
-    pub(crate) fn count16(&mut self, n: usize) {
+    fn count16(&mut self, n: usize) {
         self.u16(u16::try_from(n).unwrap_or(u16::MAX));
     }
     /// A count that a u32 holds; a larger one saturates and the peer refuses it.
-    pub(crate) fn count32(&mut self, n: usize) {
+    fn count32(&mut self, n: usize) {
         self.u32(u32::try_from(n).unwrap_or(u32::MAX));
     }
-    pub(crate) fn raw(&mut self, v: &[u8]) {
+    fn raw(&mut self, v: &[u8]) {
         self.0.extend_from_slice(v);
     }
     pub(crate) fn bytes(&mut self, v: &[u8]) {
@@ -126,7 +127,7 @@ pub(crate) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    pub(crate) fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
+    fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
         if self.rest.len() < n {
             return Err(DecodeError::Truncated(field));
         }
@@ -178,10 +179,10 @@ impl<'a> Reader<'a> {
                 max: max as u64,
             })
     }
-    pub(crate) fn count16(&mut self, max: usize, field: &'static str) -> Decoded<usize> {
+    fn count16(&mut self, max: usize, field: &'static str) -> Decoded<usize> {
         self.count::<2>(max, field)
     }
-    pub(crate) fn count32(&mut self, max: usize, field: &'static str) -> Decoded<usize> {
+    fn count32(&mut self, max: usize, field: &'static str) -> Decoded<usize> {
         self.count::<4>(max, field)
     }
     pub(crate) fn bytes(
@@ -201,7 +202,7 @@ impl<'a> Reader<'a> {
     /// An enum's one-byte code.
     pub(crate) fn code<T: Code>(&mut self, field: &'static str) -> Decoded<T> {
         let v = self.u8(field)?;
-        T::from_code(v).ok_or(DecodeError::unknown(field, v))
+        T::from_code(v).ok_or_else(|| DecodeError::unknown(field, v))
     }
     /// A list of names: a u16 count of at most `max` (named `count_field`), then each name of
     /// at most [`limits::NAME`] bytes (named `field`).
