@@ -105,6 +105,40 @@ fn bench_json_reports_rates_and_ratios() {
     );
 }
 
+/// What `bench` measures is the reference's own valid signatures: every line of the embedded
+/// vectors is a valid case of `rsa` or `block_signatures` (key, message, signature), none twice,
+/// six of 2048 bits and twenty of 4096 (a line lost from the file would otherwise go unseen).
+#[test]
+fn bench_vectors_are_valid_reference_cases() {
+    let reference = reference_vectors();
+    let valid = |section: &str, key: &str, message: &str| -> Vec<[String; 3]> {
+        let cases = reference[section].as_array().unwrap().iter();
+        cases
+            .filter(|c| c["expected"] == true)
+            .map(|c| [&c[key], &c[message], &c["signature"]].map(|v| v.as_str().unwrap().into()))
+            .collect()
+    };
+    let mut known = valid("rsa", "publicKey", "input");
+    known.extend(valid("block_signatures", "signingPubKey", "verifiedInput"));
+    let vectors = include_str!("../src/cli/bench_vectors.txt");
+    let mut seen = std::collections::HashSet::new();
+    let mut per_size = std::collections::BTreeMap::new();
+    for line in vectors.lines().filter(|l| !l.starts_with('#')) {
+        let [bits, key, message, signature] = line.split(' ').collect::<Vec<_>>()[..] else {
+            panic!("not four fields: {line:.60}");
+        };
+        let message = if message == "-" { "" } else { message };
+        let case = [key, message, signature].map(String::from);
+        assert!(
+            known.contains(&case),
+            "not a valid reference case: {line:.60}"
+        );
+        assert!(seen.insert(case), "twice: {line:.60}");
+        *per_size.entry(bits).or_insert(0) += 1;
+    }
+    assert_eq!(per_size, [("2048", 6), ("4096", 20)].into());
+}
+
 /// Above one thread the same backend on one thread is measured in the same run, and the ratio
 /// is the two rates'.
 #[test]
